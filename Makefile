@@ -1,0 +1,125 @@
+# failoverd: a hot-standby failover engine.  See README.md.
+
+PREFIX ?=	/usr/local
+SBINDIR ?=	$(PREFIX)/sbin
+MANDIR ?=	$(PREFIX)/share/man
+EXAMPLEDIR ?=	$(PREFIX)/share/examples/failoverd
+UNITDIR ?=	/lib/systemd/system
+DESTDIR ?=
+
+CC ?=		cc
+YACC ?=		byacc
+PKG_CONFIG ?=	pkg-config
+PKGS =		libpq libsodium libbsd-overlay libnl-3.0 libnl-route-3.0 libseccomp
+
+B =		build
+CFLAGS ?=	-O2 -g
+CFLAGS +=	-Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Icommon -Imonitor -I$(B)
+CFLAGS +=	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDLIBS +=	$(shell $(PKG_CONFIG) --libs $(PKGS))
+ifeq ($(SANITIZE),1)
+CFLAGS +=	-fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=undefined -DFO_SANITIZE
+LDFLAGS +=	-fsanitize=address,undefined
+O =		$(B)/obj-san
+else
+O =		$(B)/obj
+endif
+ifeq ($(SECCOMP_DEBUG),1)
+CFLAGS +=	-DSECCOMP_DEBUG
+endif
+
+COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
+		common/timer.c common/util.c
+MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
+		monitor/ctl.c
+HEARTBEATD =	heartbeatd/heartbeatd.c
+NETD =		netd/netd.c
+SYNCD =		syncd/syncd.c
+SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
+OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o
+UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test
+MANS =		monitor/failoverd.8 monitor/failoverctl.8 conf/failoverd.conf.5
+
+all: $(B)/failoverd $(B)/failoverctl
+
+# relink when the flavour (SANITIZE, SECCOMP_DEBUG) changes
+$(B)/flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CFLAGS) $(LDFLAGS)' > $@
+
+$(B)/failoverd: $(OBJS) $(B)/flags
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(B)/failoverctl: $(B)/failoverd
+	ln -f $(B)/failoverd $@
+
+$(B)/parse.c: monitor/parse.y
+	@mkdir -p $(B)
+	$(YACC) -o $@ monitor/parse.y
+
+$(O)/parse.o: $(B)/parse.c $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wno-unused-but-set-variable -c -o $@ $(B)/parse.c
+
+$(O)/%.o: %.c $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(filter-out $(O)/monitor/monitor.o,$(OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(filter-out $(O)/monitor/monitor.o,$(OBJS)) $(LDLIBS)
+
+-include $(SRCS:%.c=$(O)/%.d)
+
+# Debian packages for the build, the tests and the demo; the system user.
+DEPS_PKGS =	build-essential pkg-config byacc libpq-dev libsodium-dev \
+		libbsd-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
+		mandoc iproute2 nftables arping tcpdump postgresql \
+		bind9 bind9-dnsutils perl python3 util-linux procps \
+		keepalived rsync openssh-server openssh-client
+deps:
+	@test "$$(id -u)" = 0 || { echo "make deps: run as root" >&2; exit 1; }
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS_PKGS)
+	getent passwd _failoverd >/dev/null || \
+	    useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin --user-group _failoverd
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(EXAMPLEDIR) \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0555 $(B)/failoverd $(DESTDIR)$(SBINDIR)/failoverd
+	ln -f $(DESTDIR)$(SBINDIR)/failoverd $(DESTDIR)$(SBINDIR)/failoverctl
+	install -m 0444 monitor/failoverd.8 monitor/failoverctl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
+	install -m 0444 conf/failoverd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0444 conf/failoverd.conf heartbeatd/schema.sql \
+	    $(DESTDIR)$(EXAMPLEDIR)/
+	sed 's,@SBINDIR@,$(SBINDIR),g' conf/failoverd.service > \
+	    $(DESTDIR)$(UNITDIR)/failoverd.service
+	chmod 0444 $(DESTDIR)$(UNITDIR)/failoverd.service
+
+check: all $(UNIT)
+	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
+	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/integration/*.t
+
+chaos: all
+	CHAOS=1 prove -v tests/integration/*.t
+
+bench: all
+	@for b in tests/bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+
+demo: all
+	@test "$$(id -u)" = 0 || { echo "make demo: run as root (sudo make demo)" >&2; exit 1; }
+	@getent passwd _failoverd >/dev/null || $(MAKE) deps
+	tests/demo.sh
+
+clean:
+	rm -rf $(B)
+
+FORCE:
+
+.PHONY: all deps install check chaos bench demo clean FORCE

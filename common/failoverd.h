@@ -1,0 +1,261 @@
+/*
+ * failoverd: the vocabulary shared by all processes.  Everything that
+ * crosses a socket is declared here and nowhere else.
+ */
+
+#ifndef FAILOVERD_H
+#define FAILOVERD_H
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <net/if.h>
+#include <stdint.h>
+
+#ifndef __dead
+#define __dead		__attribute__((__noreturn__))
+#endif
+
+#define FAILOVERD_USER		"_failoverd"
+#define CONF_FILE		"/etc/failoverd.conf"
+#define CONTROL_SOCKET		"/run/failoverd.sock"
+#define CONTROL_GROUP		"root"
+#define EMPTY_DIR		"/run/failoverd/empty"
+#define RUN_DIR			"/run/failoverd"
+#define CHILD_FD		3
+
+/* defaults of DESIGN.md, in milliseconds */
+#define DEFAULT_INTERVAL	1000
+#define DEFAULT_DEAD		60000
+#define DEFAULT_MARGIN		10000
+#define DEFAULT_SLACK		1000
+#define DEFAULT_TIMEOUT		2000
+#define MIN_SLACK		50
+#define DEFAULT_PREEMPT_DELAY	30000
+#define DEFAULT_PRIORITY	100
+#define DEFAULT_SYNC_PORT	7209
+#define DEFAULT_SYNC_INTERVAL	30000
+#define DEFAULT_SYNC_DELAY	1000
+#define DEFAULT_MAX_DELETE	10
+#define DEFAULT_GARP_COUNT	3
+#define DEFAULT_GARP_INTERVAL	1000
+#define DEFAULT_PROBE_WAIT	100
+#define DEFAULT_DNS_PORT	53
+#define DEFAULT_DNS_TTL		30
+#define DEFAULT_SMTP_PORT	25
+#define DEFAULT_ACTIVE_TIMEOUT	60000
+#define DEFAULT_STANDBY_TIMEOUT	8000
+#define DEFAULT_FAULT_TIMEOUT	5000
+#define DEFAULT_CHECK_INTERVAL	5000
+#define DEFAULT_CHECK_FALL	3
+#define DEFAULT_CHECK_RISE	2
+
+#define NAME_LEN		64	/* node and cluster names, with NUL */
+#define CONNINFO_LEN		1024
+#define PATH_LEN		1024
+#define KEY_LEN			32	/* X25519 keys */
+#define MAX_PUBKEYS		2
+#define FAULT_LEN		128
+#define CTL_MSG_LEN		512
+
+enum proc_id {
+	PROC_MONITOR,
+	PROC_HEARTBEAT,
+	PROC_SYNC,
+	PROC_NET,
+	PROC_DNS,
+	PROC_MAX
+};
+
+enum role {
+	ROLE_STARTING,
+	ROLE_STANDBY,
+	ROLE_ACTIVE,
+	ROLE_DEMOTING,
+	ROLE_MAINTENANCE,
+	ROLE_FAULT,
+	ROLE_MAX
+};
+
+enum imsg_type {
+	IMSG_NONE,
+	/* monitor -> child: its part of the configuration */
+	IMSG_CONF_HEARTBEAT,
+	IMSG_CONF_NODE,
+	IMSG_CONF_NET,
+	IMSG_CONF_VIP,
+	IMSG_CONF_SYNC,
+	IMSG_CONF_PEER,
+	IMSG_CONF_DIR,
+	IMSG_CONF_EXCLUDE,
+	IMSG_CONF_END,
+	IMSG_LOG_VERBOSE,
+	/* child -> monitor */
+	IMSG_READY,
+	IMSG_ROLE,
+	IMSG_LEASE_RENEWED,
+	IMSG_LEASE_SEEN,
+	/* control socket */
+	IMSG_CTL_STATUS,
+	IMSG_CTL_STATUS_NODE,
+	IMSG_CTL_STATUS_VIP,
+	IMSG_CTL_SWITCHOVER,
+	IMSG_CTL_STANDBY,
+	IMSG_CTL_RESUME,
+	IMSG_CTL_SYNC,
+	IMSG_CTL_HISTORY,
+	IMSG_CTL_RELOAD,
+	IMSG_CTL_LOG,
+	IMSG_CTL_RESULT,
+	IMSG_CTL_END,
+	IMSG_MAX
+};
+
+/* An IP address as it crosses a socket. */
+struct fo_addr {
+	uint8_t		 af;		/* AF_INET or AF_INET6 */
+	uint8_t		 pad[3];
+	union {
+		struct in_addr	 v4;
+		struct in6_addr	 v6;
+	}		 a;
+};
+
+struct fo_timing {
+	uint32_t	 interval;	/* H */
+	uint32_t	 dead;		/* L */
+	uint32_t	 margin;	/* M */
+	uint32_t	 slack;		/* S */
+	uint32_t	 timeout;	/* Q */
+};
+
+/* IMSG_CONF_HEARTBEAT */
+struct conf_heartbeat {
+	char		 cluster[NAME_LEN];
+	char		 node[NAME_LEN];
+	char		 conninfo[CONNINFO_LEN];
+	struct fo_timing timing;
+	uint32_t	 preempt;
+	uint32_t	 preempt_delay;
+	uint32_t	 priority;
+};
+
+/* IMSG_CONF_NODE (heartbeatd: rank; syncd: peers) */
+struct conf_peer {
+	char		 name[NAME_LEN];
+	struct fo_addr	 addr;
+	uint32_t	 priority;
+	uint16_t	 port;
+	uint16_t	 npubkeys;
+	uint8_t		 pubkey[MAX_PUBKEYS][KEY_LEN];
+};
+
+enum garp_type {
+	GARP_REQUEST,
+	GARP_REPLY
+};
+
+/* IMSG_CONF_NET */
+struct conf_net {
+	struct fo_timing timing;
+	uint32_t	 garp_type;
+	uint32_t	 garp_count;
+	uint32_t	 garp_interval;
+	uint32_t	 garp_refresh;	/* 0: off */
+	uint32_t	 probe;		/* 0: no probe */
+	uint32_t	 probe_wait;
+	uint32_t	 nvips;
+};
+
+/* IMSG_CONF_VIP, in index order */
+struct conf_vip_msg {
+	uint32_t	 index;
+	struct fo_addr	 addr;
+	uint8_t		 prefixlen;
+	uint8_t		 pad[3];
+	char		 ifname[IFNAMSIZ];
+	char		 label[IFNAMSIZ];
+};
+
+/* IMSG_CONF_SYNC */
+struct conf_sync_msg {
+	char		 node[NAME_LEN];
+	char		 cluster[NAME_LEN];
+	struct fo_addr	 listen;
+	uint16_t	 port;
+	uint16_t	 pad;
+	uint32_t	 interval;
+	uint32_t	 delay;
+	uint32_t	 max_delete;	/* percent */
+	uint32_t	 ndirs;
+	char		 user[NAME_LEN];
+	uint8_t		 secret[KEY_LEN];
+};
+
+/* IMSG_CONF_DIR, with the directory's fd; IMSG_CONF_EXCLUDE */
+struct conf_dir_msg {
+	uint32_t	 index;
+	char		 path[PATH_LEN];
+};
+
+/* IMSG_ROLE */
+struct role_msg {
+	uint32_t	 role;
+	uint32_t	 pad;
+	int64_t		 epoch;		/* -1: unknown */
+	char		 holder[NAME_LEN];
+	char		 fault[FAULT_LEN];
+};
+
+/* control socket: IMSG_CTL_STATUS reply */
+struct ctl_status {
+	char		 node[NAME_LEN];
+	char		 cluster[NAME_LEN];
+	uint32_t	 role;
+	uint32_t	 db_up;
+	int64_t		 epoch;		/* -1: null */
+	char		 holder[NAME_LEN];	/* "": null */
+	int64_t		 lease_left_ms;	/* -1: null */
+	char		 fault[FAULT_LEN];	/* "": null */
+	int64_t		 sync_last_ok;	/* unix seconds, -1: null */
+	char		 sync_last_error[FAULT_LEN];
+	uint64_t	 sync_files;
+	uint64_t	 sync_bytes;
+};
+
+struct ctl_status_node {
+	char		 node[NAME_LEN];
+	uint32_t	 role;
+	uint32_t	 pad;
+	int64_t		 seen_ms_ago;	/* -1: never */
+};
+
+struct ctl_status_vip {
+	struct fo_addr	 addr;
+	uint8_t		 prefixlen;
+	uint8_t		 bound;
+	uint8_t		 pad[2];
+	char		 ifname[IFNAMSIZ];
+};
+
+/* requests carry this; unused fields are zero */
+struct ctl_req {
+	char		 node[NAME_LEN];
+	int32_t		 value;
+	int32_t		 flags;
+};
+
+/* IMSG_CTL_RESULT */
+struct ctl_result {
+	int32_t		 code;		/* 0 ok, else the exit status */
+	char		 msg[CTL_MSG_LEN];
+};
+
+const char	*role_name(enum role);
+const char	*proc_name(enum proc_id);
+
+/* the processes' entry points */
+void		 heartbeatd_main(int, int);
+void		 netd_main(int, int);
+void		 syncd_main(int, int);
+
+#endif /* FAILOVERD_H */

@@ -1,0 +1,373 @@
+/*
+ * The control socket: fixed-size requests in imsgs, the peer's
+ * credentials checked and logged for every command.  Members of the
+ * socket's group may read (status, history); only root may act.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "failoverd.h"
+#include "imsg.h"
+#include "log.h"
+#include "monitor.h"
+#include "util.h"
+
+#define CONTROL_MAX_CONNS	32
+#define CONTROL_MAXSIZE		(IMSG_HEADER_SIZE + sizeof(struct ctl_req))
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct imsgbuf		 ibuf;
+	uid_t			 uid;
+	pid_t			 pid;
+	int			 done;	/* answered: close once flushed */
+};
+
+static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static int			 ctl_fd = -1;
+static int			 nconns;
+
+static void	 control_close(struct ctl_conn *);
+static void	 control_request(struct ctl_conn *, struct imsg *);
+
+static int
+control_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
+	    sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Does another daemon answer on path? */
+int
+control_running(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, rc;
+
+	if (control_addr(path, &sun) == -1)
+		return (0);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (0);
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return (rc);
+}
+
+int
+control_init(const char *path, const char *group)
+{
+	struct sockaddr_un	 sun;
+	struct group		*gr;
+	mode_t			 old;
+	int			 fd;
+
+	if ((gr = getgrnam(group)) == NULL) {
+		log_warnx("control socket group %s does not exist", group);
+		return (-1);
+	}
+	if (control_addr(path, &sun) == -1) {
+		log_warn("control socket %s", path);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control socket");
+		return (-1);
+	}
+	/* a stale socket of a dead daemon; control_running() said so */
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", path);
+		close(fd);
+		return (-1);
+	}
+	old = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("bind %s", path);
+		umask(old);
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (chown(path, 0, gr->gr_gid) == -1 || chmod(path, 0660) == -1) {
+		log_warn("chown/chmod %s", path);
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	if (listen(fd, 16) == -1) {
+		log_warn("listen %s", path);
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	ctl_fd = fd;
+	return (0);
+}
+
+void
+control_cleanup(const char *path)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL)
+		control_close(c);
+	if (ctl_fd != -1) {
+		close(ctl_fd);
+		ctl_fd = -1;
+		unlink(path);
+	}
+}
+
+int
+control_pollfds(struct pollfd *pfd, int max)
+{
+	struct ctl_conn	*c;
+	int		 n = 0;
+
+	if (ctl_fd == -1 || max < 1)
+		return (0);
+	pfd[n].fd = ctl_fd;
+	pfd[n++].events = nconns < CONTROL_MAX_CONNS ? POLLIN : 0;
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (n >= max)
+			break;
+		pfd[n].fd = c->ibuf.fd;
+		pfd[n].events = c->done ? 0 : POLLIN;
+		if (imsgbuf_queuelen(&c->ibuf) > 0)
+			pfd[n].events |= POLLOUT;
+		n++;
+	}
+	return (n);
+}
+
+void
+control_accept(void)
+{
+	struct ctl_conn	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	int		 fd;
+
+	if ((fd = accept4(ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC))
+	    == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    imsgbuf_init(&c->ibuf, fd) == -1) {
+		log_warn("control accept");
+		free(c);
+		close(fd);
+		return;
+	}
+	if (imsgbuf_set_maxsize(&c->ibuf, CONTROL_MAXSIZE + 4096) == -1)
+		fatal("imsgbuf_set_maxsize");
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+}
+
+static void
+control_close(struct ctl_conn *c)
+{
+	TAILQ_REMOVE(&conns, c, entry);
+	imsgbuf_clear(&c->ibuf);
+	close(c->ibuf.fd);
+	free(c);
+	nconns--;
+}
+
+void
+control_dispatch(struct pollfd *pfd, int n)
+{
+	struct ctl_conn	*c, *next;
+	struct imsg	 imsg;
+	ssize_t		 r;
+	int		 i;
+
+	if (n == 0)
+		return;
+	if (pfd[0].revents & POLLIN)
+		control_accept();
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		for (i = 1; i < n; i++)
+			if (pfd[i].fd == c->ibuf.fd)
+				break;
+		if (i == n)
+			continue;
+		if (pfd[i].revents & POLLOUT &&
+		    imsgbuf_write(&c->ibuf) == -1) {
+			control_close(c);
+			continue;
+		}
+		if (c->done) {
+			if (imsgbuf_queuelen(&c->ibuf) == 0)
+				control_close(c);
+			continue;
+		}
+		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((r = imsgbuf_read(&c->ibuf)) <= 0) {
+			control_close(c);
+			continue;
+		}
+		for (;;) {
+			if ((r = imsg_get(&c->ibuf, &imsg)) == -1) {
+				log_warnx("control: uid %u pid %d: malformed "
+				    "request", c->uid, c->pid);
+				control_close(c);
+				break;
+			}
+			if (r == 0)
+				break;
+			control_request(c, &imsg);
+			imsg_free(&imsg);
+			if (c->done) {
+				if (imsgbuf_write(&c->ibuf) == -1 ||
+				    imsgbuf_queuelen(&c->ibuf) == 0)
+					control_close(c);
+				break;
+			}
+		}
+	}
+}
+
+static void
+control_result(struct ctl_conn *c, int code, const char *msg)
+{
+	struct ctl_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.code = code;
+	strlcpy(res.msg, msg, sizeof(res.msg));
+	imsg_compose(&c->ibuf, IMSG_CTL_RESULT, 0, 0, -1, &res, sizeof(res));
+	c->done = 1;
+}
+
+static void
+control_status(struct ctl_conn *c)
+{
+	struct ctl_status	 st;
+	struct ctl_status_vip	 sv;
+	struct conf_vip		*v;
+	struct fo_conf		*conf = mon.conf;
+
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.node, conf->node, sizeof(st.node));
+	strlcpy(st.cluster, conf->cluster, sizeof(st.cluster));
+	st.role = mon.role;
+	st.db_up = mon.db_up;
+	st.epoch = mon.epoch;
+	strlcpy(st.holder, mon.holder, sizeof(st.holder));
+	st.lease_left_ms = -1;
+	strlcpy(st.fault, mon.fault, sizeof(st.fault));
+	st.sync_last_ok = -1;
+	imsg_compose(&c->ibuf, IMSG_CTL_STATUS, 0, 0, -1, &st, sizeof(st));
+	TAILQ_FOREACH(v, &conf->vips, entry) {
+		memset(&sv, 0, sizeof(sv));
+		sv.addr = v->addr;
+		sv.prefixlen = v->prefixlen;
+		sv.bound = 0;
+		strlcpy(sv.ifname, v->ifname, sizeof(sv.ifname));
+		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_VIP, 0, 0, -1, &sv,
+		    sizeof(sv));
+	}
+	imsg_compose(&c->ibuf, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+	c->done = 1;
+}
+
+static const char *
+control_cmdname(uint32_t type)
+{
+	switch (type) {
+	case IMSG_CTL_STATUS:		return ("status");
+	case IMSG_CTL_SWITCHOVER:	return ("switchover");
+	case IMSG_CTL_STANDBY:		return ("standby");
+	case IMSG_CTL_RESUME:		return ("resume");
+	case IMSG_CTL_SYNC:		return ("sync");
+	case IMSG_CTL_HISTORY:		return ("history");
+	case IMSG_CTL_RELOAD:		return ("reload");
+	case IMSG_CTL_LOG:		return ("log");
+	default:			return (NULL);
+	}
+}
+
+static void
+control_request(struct ctl_conn *c, struct imsg *imsg)
+{
+	struct ctl_req	 req;
+	const char	*name;
+	char		 msg[CTL_MSG_LEN];
+	uint32_t	 type = imsg_get_type(imsg);
+
+	if ((name = control_cmdname(type)) == NULL ||
+	    imsg_get_data(imsg, &req, sizeof(req)) == -1) {
+		log_warnx("control: uid %u pid %d: malformed request "
+		    "(type %u)", c->uid, c->pid, type);
+		control_result(c, 1, "malformed request");
+		return;
+	}
+	req.node[sizeof(req.node) - 1] = '\0';
+	log_notice("control: uid %u pid %d: %s", c->uid, c->pid, name);
+
+	/* group members may look; only root may act */
+	if (c->uid != 0 && type != IMSG_CTL_STATUS &&
+	    type != IMSG_CTL_HISTORY) {
+		log_warnx("control: uid %u pid %d: %s refused, root only",
+		    c->uid, c->pid, name);
+		control_result(c, 1, "permission denied: only root may do "
+		    "that");
+		return;
+	}
+
+	switch (type) {
+	case IMSG_CTL_STATUS:
+		control_status(c);
+		break;
+	case IMSG_CTL_RELOAD:
+		if (monitor_reload(msg, sizeof(msg)) == -1)
+			control_result(c, 1, msg);
+		else
+			control_result(c, 0, msg);
+		break;
+	case IMSG_CTL_LOG:
+		if (req.value != 0 && req.value != 1) {
+			control_result(c, 1, "log: brief or verbose");
+			break;
+		}
+		monitor_log_verbose(req.value);
+		log_notice("log level %s", req.value ? "verbose" : "brief");
+		control_result(c, 0, req.value ? "logging verbose" :
+		    "logging brief");
+		break;
+	default:
+		snprintf(msg, sizeof(msg), "%s: not available yet", name);
+		control_result(c, 1, msg);
+		break;
+	}
+}

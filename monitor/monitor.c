@@ -1,0 +1,647 @@
+/*
+ * failoverd: the monitor.  It reads the configuration and the keys, starts
+ * the unprivileged children, serves the control socket and orchestrates;
+ * it does no network I/O itself.
+ */
+
+#include <sys/types.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "failoverd.h"
+#include "imsg.h"
+#include "log.h"
+#include "monitor.h"
+#include "proc.h"
+#include "timer.h"
+#include "util.h"
+
+#define POLL_MAX	(PROC_MAX + 64 + 2)
+#define SHUTDOWN_WAIT	5000	/* ms for the children to exit */
+
+struct child {
+	pid_t		 pid;
+	int		 running;
+	struct imsgbuf	 ibuf;
+};
+
+struct monitor_state	 mon;
+static struct child	 children[PROC_MAX];
+static char		 self_exe[PATH_MAX];
+static const char	*sock_override;
+static int		 conf_flags;
+static int		 opt_debug, opt_verbose;
+static int		 quit;
+
+extern char		**environ;
+
+static __dead void	 usage(void);
+static void		 monitor_start_children(void);
+static void		 monitor_send_config(void);
+static void		 monitor_dispatch_child(enum proc_id);
+static void		 monitor_signal(int);
+static void		 monitor_reap(void);
+static __dead void	 monitor_shutdown(int);
+static void		 monitor_runtime_dirs(void);
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: failoverd [-dnv] [-f file] [-N node] "
+	    "[-s socket]\n");
+	exit(1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pollfd	 pfd[POLL_MAX];
+	struct fo_conf	*conf;
+	const char	*conffile = CONF_FILE, *node = NULL, *pname = NULL;
+	sigset_t	 mask;
+	ssize_t		 n;
+	int		 ch, noaction = 0, sigfd, i, npfd, nctl, id;
+
+	setproctitle_init(argc, argv, environ);
+	if (strcmp(getprogname(), "failoverctl") == 0)
+		return (ctl_main(argc, argv));
+
+	while ((ch = getopt(argc, argv, "df:nN:P:s:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			opt_debug = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'N':
+			node = optarg;
+			conf_flags |= CONF_NODEGIVEN;
+			break;
+		case 'P':
+			pname = optarg;
+			break;
+		case 's':
+			sock_override = optarg;
+			break;
+		case 'v':
+			opt_verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	if (argc > 0)
+		usage();
+
+	if (pname != NULL) {
+		if (fcntl(CHILD_FD, F_GETFD) == -1)
+			errx(1, "-P is for the processes failoverd starts");
+		switch (proc_byname(pname)) {
+		case PROC_HEARTBEAT:
+			heartbeatd_main(opt_debug, opt_verbose);
+			break;
+		case PROC_NET:
+			netd_main(opt_debug, opt_verbose);
+			break;
+		case PROC_SYNC:
+			syncd_main(opt_debug, opt_verbose);
+			break;
+		default:
+			errx(1, "unknown process %s", pname);
+		}
+		exit(0);
+	}
+
+	if (sodium_init() == -1)
+		errx(1, "sodium_init failed");
+	log_init(1, opt_verbose);
+	if (noaction)
+		conf_flags |= CONF_CHECKONLY;
+	if ((conf = parse_config(conffile, node, conf_flags)) == NULL)
+		exit(1);
+	if (sock_override != NULL) {
+		free(conf->ctl_socket);
+		if ((conf->ctl_socket = strdup(sock_override)) == NULL)
+			err(1, NULL);
+	}
+	if (noaction) {
+		if (opt_verbose)
+			print_config(stdout, conf);
+		fprintf(stderr, "configuration OK\n");
+		free_config(conf);
+		exit(0);
+	}
+
+	if (geteuid() != 0)
+		errx(1, "need root privileges");
+	if (getpwnam(FAILOVERD_USER) == NULL)
+		errx(1, "user %s does not exist: create it (make deps does)",
+		    FAILOVERD_USER);
+	if (control_running(conf->ctl_socket))
+		errx(1, "another failoverd answers on %s", conf->ctl_socket);
+	if ((n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1))
+	    == -1)
+		err(1, "readlink /proc/self/exe");
+	self_exe[n] = '\0';
+	monitor_runtime_dirs();
+
+	mon.conf = conf;
+	mon.role = ROLE_STARTING;
+	mon.epoch = -1;
+
+	log_init(opt_debug, opt_verbose);
+	log_procinit("monitor");
+	if (!opt_debug && daemon(0, 0) == -1)
+		fatal("daemon");
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+
+	if (control_init(conf->ctl_socket, conf->ctl_group) == -1)
+		fatalx("cannot open control socket %s", conf->ctl_socket);
+	log_notice("starting: node %s, cluster %s, configuration %s",
+	    conf->node, conf->cluster, conf->file);
+	monitor_start_children();
+	monitor_send_config();
+	setproctitle("monitor");
+
+	while (!quit) {
+		npfd = 0;
+		pfd[npfd].fd = sigfd;
+		pfd[npfd++].events = POLLIN;
+		for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {
+			if (!children[id].running)
+				continue;
+			pfd[npfd].fd = children[id].ibuf.fd;
+			pfd[npfd].events = POLLIN;
+			if (imsgbuf_queuelen(&children[id].ibuf) > 0)
+				pfd[npfd].events |= POLLOUT;
+			npfd++;
+		}
+		nctl = control_pollfds(pfd + npfd, POLL_MAX - npfd);
+		if (poll(pfd, npfd + nctl, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo	 si;
+
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				monitor_signal(si.ssi_signo);
+		}
+		for (i = 1; i < npfd; i++) {
+			for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
+				if (children[id].running &&
+				    children[id].ibuf.fd == pfd[i].fd)
+					break;
+			if (id == PROC_MAX)
+				continue;
+			if (pfd[i].revents & POLLOUT &&
+			    imsgbuf_write(&children[id].ibuf) == -1) {
+				log_warn("write to %s", proc_name(id));
+				monitor_shutdown(1);
+			}
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				monitor_dispatch_child(id);
+		}
+		control_dispatch(pfd + npfd, nctl);
+	}
+	monitor_shutdown(0);
+}
+
+/* /run/failoverd/empty: root, 0555, empty; shared by daemons on a host. */
+static void
+monitor_runtime_dirs(void)
+{
+	struct stat	 st;
+	struct dirent	*de;
+	DIR		*d;
+
+	if (mkdir(RUN_DIR, 0755) == -1 && errno != EEXIST)
+		err(1, "mkdir %s", RUN_DIR);
+	if (mkdir(EMPTY_DIR, 0555) == -1 && errno != EEXIST)
+		err(1, "mkdir %s", EMPTY_DIR);
+	if (lstat(EMPTY_DIR, &st) == -1)
+		err(1, "%s", EMPTY_DIR);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0)
+		errx(1, "%s must be a directory owned by root", EMPTY_DIR);
+	if ((st.st_mode & 07777) != 0555 && chmod(EMPTY_DIR, 0555) == -1)
+		err(1, "chmod %s", EMPTY_DIR);
+	if ((d = opendir(EMPTY_DIR)) == NULL)
+		err(1, "%s", EMPTY_DIR);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			errx(1, "%s must be empty (found %s)", EMPTY_DIR,
+			    de->d_name);
+	closedir(d);
+}
+
+static void
+monitor_start_children(void)
+{
+	static const enum proc_id order[] = {
+		PROC_HEARTBEAT, PROC_NET, PROC_SYNC
+	};
+	size_t	 i;
+	int	 fd;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		struct child	*c = &children[order[i]];
+
+		c->pid = proc_exec(order[i], self_exe, opt_debug, opt_verbose,
+		    &fd);
+		if (imsgbuf_init(&c->ibuf, fd) == -1)
+			fatal("imsgbuf_init");
+		imsgbuf_allow_fdpass(&c->ibuf);
+		c->running = 1;
+		log_debug("started %s, pid %d", proc_name(order[i]), c->pid);
+	}
+}
+
+static void
+compose(enum proc_id id, uint32_t type, int fd, const void *data, size_t len)
+{
+	if (imsg_compose(&children[id].ibuf, type, 0, 0, fd, data, len) == -1)
+		fatal("imsg_compose to %s", proc_name(id));
+}
+
+static void
+peer_from_node(struct conf_peer *p, struct conf_node *n)
+{
+	memset(p, 0, sizeof(*p));
+	strlcpy(p->name, n->name, sizeof(p->name));
+	p->addr = n->addr;
+	p->priority = n->priority;
+	p->port = n->port;
+	p->npubkeys = n->npubkeys;
+	memcpy(p->pubkey, n->pubkey, sizeof(p->pubkey));
+}
+
+/* Each child gets its part of the configuration, and no more. */
+static void
+monitor_send_config(void)
+{
+	struct fo_conf		*conf = mon.conf;
+	struct conf_heartbeat	 hb;
+	struct conf_peer	 peer;
+	struct conf_net		 net;
+	struct conf_vip_msg	 vm;
+	struct conf_sync_msg	 sm;
+	struct conf_dir_msg	 dm;
+	struct conf_node	*n;
+	struct conf_vip		*v;
+	struct conf_dir		*d;
+	struct conf_pattern	*p;
+	char			 errbuf[PATH_LEN + 128];
+	uint32_t		 idx = 0;
+	int			 fd;
+
+	memset(&hb, 0, sizeof(hb));
+	strlcpy(hb.cluster, conf->cluster, sizeof(hb.cluster));
+	strlcpy(hb.node, conf->node, sizeof(hb.node));
+	strlcpy(hb.conninfo, conf->database, sizeof(hb.conninfo));
+	hb.timing = conf->timing;
+	hb.preempt = conf->preempt;
+	hb.preempt_delay = conf->preempt_delay;
+	hb.priority = conf->self->priority;
+	compose(PROC_HEARTBEAT, IMSG_CONF_HEARTBEAT, -1, &hb, sizeof(hb));
+	explicit_bzero(&hb, sizeof(hb));
+	TAILQ_FOREACH(n, &conf->nodes, entry) {
+		peer_from_node(&peer, n);
+		compose(PROC_HEARTBEAT, IMSG_CONF_NODE, -1, &peer,
+		    sizeof(peer));
+	}
+	compose(PROC_HEARTBEAT, IMSG_CONF_END, -1, NULL, 0);
+
+	memset(&net, 0, sizeof(net));
+	net.timing = conf->timing;
+	net.garp_type = conf->garp_type;
+	net.garp_count = conf->garp_count;
+	net.garp_interval = conf->garp_interval;
+	net.garp_refresh = conf->garp_refresh;
+	net.probe = conf->probe;
+	net.probe_wait = conf->probe_wait;
+	net.nvips = conf->nvips;
+	compose(PROC_NET, IMSG_CONF_NET, -1, &net, sizeof(net));
+	TAILQ_FOREACH(v, &conf->vips, entry) {
+		memset(&vm, 0, sizeof(vm));
+		vm.index = idx++;
+		vm.addr = v->addr;
+		vm.prefixlen = v->prefixlen;
+		strlcpy(vm.ifname, v->ifname, sizeof(vm.ifname));
+		strlcpy(vm.label, v->label, sizeof(vm.label));
+		compose(PROC_NET, IMSG_CONF_VIP, -1, &vm, sizeof(vm));
+	}
+	compose(PROC_NET, IMSG_CONF_END, -1, NULL, 0);
+
+	memset(&sm, 0, sizeof(sm));
+	strlcpy(sm.node, conf->node, sizeof(sm.node));
+	strlcpy(sm.cluster, conf->cluster, sizeof(sm.cluster));
+	strlcpy(sm.user, conf->sync != NULL ? conf->sync->user :
+	    FAILOVERD_USER, sizeof(sm.user));
+	if (conf->sync != NULL) {
+		sm.listen = conf->sync->listen;
+		sm.port = conf->sync->port;
+		sm.interval = conf->sync->interval;
+		sm.delay = conf->sync->delay;
+		sm.max_delete = conf->sync->max_delete;
+		if (key_file_read(conf->sync->key_file, sm.secret, 1, errbuf,
+		    sizeof(errbuf)) == -1)
+			fatalx("sync key-file: %s", errbuf);
+		TAILQ_FOREACH(d, &conf->sync->dirs, entry)
+			sm.ndirs++;
+	}
+	compose(PROC_SYNC, IMSG_CONF_SYNC, -1, &sm, sizeof(sm));
+	sodium_memzero(&sm, sizeof(sm));
+	if (conf->sync != NULL) {
+		TAILQ_FOREACH(n, &conf->nodes, entry) {
+			peer_from_node(&peer, n);
+			compose(PROC_SYNC, IMSG_CONF_PEER, -1, &peer,
+			    sizeof(peer));
+		}
+		idx = 0;
+		TAILQ_FOREACH(d, &conf->sync->dirs, entry) {
+			if ((fd = open(d->path, O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC)) == -1)
+				fatal("sync directory %s", d->path);
+			memset(&dm, 0, sizeof(dm));
+			dm.index = idx;
+			strlcpy(dm.path, d->path, sizeof(dm.path));
+			compose(PROC_SYNC, IMSG_CONF_DIR, fd, &dm, sizeof(dm));
+			TAILQ_FOREACH(p, &d->excludes, entry) {
+				strlcpy(dm.path, p->pattern, sizeof(dm.path));
+				compose(PROC_SYNC, IMSG_CONF_EXCLUDE, -1, &dm,
+				    sizeof(dm));
+			}
+			idx++;
+		}
+	}
+	compose(PROC_SYNC, IMSG_CONF_END, -1, NULL, 0);
+}
+
+static void
+monitor_dispatch_child(enum proc_id id)
+{
+	struct child	*c = &children[id];
+	struct imsg	 imsg;
+	struct role_msg	 rm;
+	ssize_t		 n;
+
+	if ((n = imsgbuf_read(&c->ibuf)) == -1) {
+		log_warn("read from %s", proc_name(id));
+		monitor_shutdown(1);
+	}
+	if (n == 0) {
+		log_warnx("lost child: %s", proc_name(id));
+		monitor_shutdown(1);
+	}
+	for (;;) {
+		if ((n = imsg_get(&c->ibuf, &imsg)) == -1) {
+			log_warn("bad message from %s", proc_name(id));
+			monitor_shutdown(1);
+		}
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_READY:
+			log_info("%s ready", proc_name(id));
+			break;
+		case IMSG_ROLE:
+			if (id != PROC_HEARTBEAT ||
+			    imsg_get_data(&imsg, &rm, sizeof(rm)) == -1 ||
+			    rm.role >= ROLE_MAX)
+				fatalx("bad IMSG_ROLE from %s", proc_name(id));
+			rm.holder[sizeof(rm.holder) - 1] = '\0';
+			rm.fault[sizeof(rm.fault) - 1] = '\0';
+			if (mon.role != rm.role)
+				log_notice("role %s -> %s (epoch %lld)",
+				    role_name(mon.role), role_name(rm.role),
+				    (long long)rm.epoch);
+			mon.role = rm.role;
+			mon.epoch = rm.epoch;
+			strlcpy(mon.holder, rm.holder, sizeof(mon.holder));
+			strlcpy(mon.fault, rm.fault, sizeof(mon.fault));
+			break;
+		default:
+			fatalx("%s: unexpected message %u from %s", __func__,
+			    imsg_get_type(&imsg), proc_name(id));
+		}
+		imsg_free(&imsg);
+	}
+}
+
+static void
+monitor_signal(int sig)
+{
+	char	 msg[CTL_MSG_LEN];
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_notice("received signal %d, shutting down", sig);
+		quit = 1;
+		break;
+	case SIGHUP:
+		log_notice("SIGHUP: reloading the configuration");
+		monitor_reload(msg, sizeof(msg));
+		break;
+	case SIGCHLD:
+		monitor_reap();
+		break;
+	}
+}
+
+/* A child that exits ends the daemon: systemd restarts the whole of it. */
+static void
+monitor_reap(void)
+{
+	pid_t	 pid;
+	int	 status, id;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
+			if (children[id].running && children[id].pid == pid)
+				break;
+		if (id == PROC_MAX)
+			continue;
+		children[id].running = 0;
+		if (WIFSIGNALED(status))
+			log_warnx("lost child: %s (killed by signal %d)",
+			    proc_name(id), WTERMSIG(status));
+		else
+			log_warnx("lost child: %s (exit %d)", proc_name(id),
+			    WEXITSTATUS(status));
+		monitor_shutdown(1);
+	}
+}
+
+static __dead void
+monitor_shutdown(int code)
+{
+	uint64_t	 deadline;
+	pid_t		 pid;
+	int		 id, status, left;
+
+	control_cleanup(mon.conf->ctl_socket);
+	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {
+		if (children[id].pid == 0)
+			continue;
+		/* a child whose socket closes exits at once */
+		imsgbuf_clear(&children[id].ibuf);
+		close(children[id].ibuf.fd);
+		if (children[id].running)
+			kill(children[id].pid, SIGTERM);
+	}
+	deadline = now_ms() + SHUTDOWN_WAIT;
+	do {
+		left = 0;
+		for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {
+			if (!children[id].running)
+				continue;
+			pid = waitpid(children[id].pid, &status, WNOHANG);
+			if (pid == children[id].pid)
+				children[id].running = 0;
+			else
+				left++;
+		}
+		if (left)
+			usleep(10000);
+	} while (left && now_ms() < deadline);
+	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
+		if (children[id].running) {
+			log_warnx("%s did not exit, killing it", proc_name(id));
+			kill(children[id].pid, SIGKILL);
+			waitpid(children[id].pid, &status, 0);
+		}
+	log_notice("terminating");
+	free_config(mon.conf);
+	exit(code);
+}
+
+/* Tell the user which line of the fixed part changed. */
+static void
+reload_diff(const char *a, const char *b, char *msg, size_t len)
+{
+	const char	*la = a, *lb = b;
+	size_t		 na, nb;
+
+	for (;;) {
+		na = strcspn(la, "\n");
+		nb = strcspn(lb, "\n");
+		if (na != nb || strncmp(la, lb, na) != 0)
+			break;
+		if (la[na] == '\0' || lb[nb] == '\0')
+			break;
+		la += na + 1;
+		lb += nb + 1;
+	}
+	snprintf(msg, len, "reload refused: \"%.*s\" changed to \"%.*s\"; "
+	    "restart failoverd to apply it", (int)(na > 120 ? 120 : na), la,
+	    (int)(nb > 120 ? 120 : nb), lb);
+}
+
+/*
+ * Re-read the configuration.  Hooks, check, alerts and the log level may
+ * change; anything else is refused with the reason, and a configuration
+ * that does not parse leaves the old one in place.
+ */
+int
+monitor_reload(char *msg, size_t len)
+{
+	struct fo_conf	*nconf, *oconf = mon.conf;
+	char		*a, *b;
+	int		 rc = -1;
+
+	nconf = parse_config(oconf->file, oconf->node,
+	    (conf_flags & CONF_NODEGIVEN) | CONF_QUIET);
+	if (nconf == NULL) {
+		snprintf(msg, len, "reload failed: %s has errors (see the "
+		    "log); keeping the old configuration", oconf->file);
+		log_warnx("%s", msg);
+		return (-1);
+	}
+	if (sock_override != NULL) {
+		free(nconf->ctl_socket);
+		if ((nconf->ctl_socket = strdup(sock_override)) == NULL)
+			fatal(NULL);
+	}
+	a = print_config_part(oconf, PART_FIXED);
+	b = print_config_part(nconf, PART_FIXED);
+	if (strcmp(a, b) != 0)
+		reload_diff(a, b, msg, len);
+	else if (strcmp(oconf->database, nconf->database) != 0)
+		snprintf(msg, len, "reload refused: the database changed; "
+		    "restart failoverd to apply it");
+	else {
+		struct conf_dir	*x, *y;
+
+		rc = 0;
+		if (oconf->sync != NULL) {
+			y = TAILQ_FIRST(&nconf->sync->dirs);
+			TAILQ_FOREACH(x, &oconf->sync->dirs, entry) {
+				if (y == NULL || strcmp(x->path, y->path) != 0)
+					break;
+				y = TAILQ_NEXT(y, entry);
+			}
+			if (x != NULL || y != NULL) {
+				snprintf(msg, len, "reload refused: the sync "
+				    "directories changed; restart failoverd "
+				    "to apply it");
+				rc = -1;
+			}
+		}
+	}
+	free(a);
+	free(b);
+	if (rc == -1) {
+		log_warnx("%s", msg);
+		free_config(nconf);
+		return (-1);
+	}
+	mon.conf = nconf;
+	free_config(oconf);
+	snprintf(msg, len, "configuration reloaded");
+	log_notice("%s from %s", msg, nconf->file);
+	return (0);
+}
+
+void
+monitor_log_verbose(int v)
+{
+	int	 id;
+
+	log_setverbose(v);
+	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
+		if (children[id].running)
+			compose(id, IMSG_LOG_VERBOSE, -1, &v, sizeof(v));
+}

@@ -1,0 +1,180 @@
+/*
+ * The monitor: configuration, children, control socket.
+ */
+
+#ifndef MONITOR_H
+#define MONITOR_H
+
+#include <sys/queue.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "failoverd.h"
+#include "imsg.h"
+#include "util.h"
+
+#define CONF_CHECKONLY	0x01	/* -n: what the config names may be missing */
+#define CONF_NODEGIVEN	0x02	/* -N was given */
+#define CONF_QUIET	0x04	/* reload: errors to the log, not stderr */
+
+#define REDACTED	"********"
+
+/* where a statement was, for messages after the parse */
+struct conf_where {
+	char			*file;
+	int			 line;
+};
+
+struct conf_node {
+	TAILQ_ENTRY(conf_node)	 entry;
+	char			 name[NAME_LEN];
+	struct fo_addr		 addr;
+	int			 addr_set;
+	int			 npubkeys;
+	char			 pubkey_b64[MAX_PUBKEYS][KEY_B64LEN];
+	uint8_t			 pubkey[MAX_PUBKEYS][KEY_LEN];
+	uint32_t		 priority;
+	uint16_t		 port;		/* 0: the own listen port */
+	int			 lineno;
+};
+
+struct conf_vip {
+	TAILQ_ENTRY(conf_vip)	 entry;
+	struct fo_addr		 addr;
+	int			 prefixlen;
+	char			 ifname[IFNAMSIZ];
+	char			 label[IFNAMSIZ];
+};
+
+struct conf_pattern {
+	TAILQ_ENTRY(conf_pattern) entry;
+	char			*pattern;
+};
+
+struct conf_dir {
+	TAILQ_ENTRY(conf_dir)	 entry;
+	char			*path;
+	TAILQ_HEAD(, conf_pattern) excludes;
+};
+
+/* a command: hook, check or alert command, split on blanks */
+struct conf_cmd {
+	char			*line;
+	char			**argv;
+	uint32_t		 timeout;
+	uint32_t		 interval;	/* check only */
+	uint32_t		 fall;
+	uint32_t		 rise;
+	struct conf_where	 where;
+};
+
+enum alert_type {
+	ALERT_MAIL,
+	ALERT_COMMAND
+};
+
+struct conf_alert {
+	TAILQ_ENTRY(conf_alert)	 entry;
+	enum alert_type		 type;
+	char			*to;
+	char			*from;
+	struct fo_addr		 via;
+	uint16_t		 port;
+	struct conf_cmd		 cmd;
+};
+
+struct conf_hostname {
+	char			*name;
+	struct fo_addr		 server;
+	int			 server_set;
+	uint16_t		 port;
+	char			*zone;
+	uint32_t		 ttl;
+	char			*keyname;
+	char			*secret;	/* inline, base64 */
+	char			*secret_file;
+	char			*algorithm;
+	struct conf_where	 where;
+};
+
+struct conf_sync {
+	struct fo_addr		 listen;
+	uint16_t		 port;
+	char			*key_file;
+	char			*user;
+	uint32_t		 interval;
+	uint32_t		 delay;
+	uint32_t		 max_delete;
+	TAILQ_HEAD(, conf_dir)	 dirs;
+	struct conf_where	 where;
+};
+
+struct fo_conf {
+	char			 file[PATH_LEN];
+	char			 cluster[NAME_LEN];
+	TAILQ_HEAD(, conf_node)	 nodes;
+	char			*database;
+	struct fo_timing	 timing;
+	int			 preempt;
+	uint32_t		 preempt_delay;
+	TAILQ_HEAD(vipq, conf_vip)	 vips;
+	int			 nvips;
+	enum garp_type		 garp_type;
+	uint32_t		 garp_count;
+	uint32_t		 garp_interval;
+	uint32_t		 garp_refresh;
+	int			 probe;
+	uint32_t		 probe_wait;
+	struct conf_hostname	*hostname;
+	struct conf_sync	*sync;
+	char			*ctl_socket;
+	char			*ctl_group;
+	char			*script_user;
+	struct conf_where	 ctl_where;
+	struct conf_where	 user_where;
+	struct conf_cmd		*on_active;
+	struct conf_cmd		*on_standby;
+	struct conf_cmd		*on_fault;
+	struct conf_cmd		*check;
+	TAILQ_HEAD(, conf_alert) alerts;
+	char			 node[NAME_LEN];	/* this node */
+	struct conf_node	*self;
+};
+
+/* parse.y */
+struct fo_conf	*parse_config(const char *, const char *, int);
+void		 free_config(struct fo_conf *);
+
+/* printconf.c */
+void		 print_config(FILE *, struct fo_conf *);
+char		*print_config_part(struct fo_conf *, int);
+#define PART_FIXED	0	/* what a reload may not change */
+#define PART_RELOAD	1	/* what it may */
+
+/* monitor.c */
+struct monitor_state {
+	struct fo_conf		*conf;
+	enum role		 role;
+	int64_t			 epoch;
+	char			 holder[NAME_LEN];
+	char			 fault[FAULT_LEN];
+	int			 db_up;
+};
+extern struct monitor_state	 mon;
+int		 monitor_reload(char *, size_t);
+void		 monitor_log_verbose(int);
+
+/* control.c */
+int		 control_init(const char *, const char *);
+void		 control_cleanup(const char *);
+int		 control_listen_fd(void);
+void		 control_accept(void);
+int		 control_pollfds(struct pollfd *, int);
+void		 control_dispatch(struct pollfd *, int);
+int		 control_running(const char *);
+
+/* ctl.c */
+int		 ctl_main(int, char *[]);
+
+#endif /* MONITOR_H */
