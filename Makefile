@@ -66,10 +66,12 @@ $(O)/%.o: %.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(filter-out $(O)/monitor/monitor.o,$(OBJS))
+COMMON_OBJS =	$(COMMON:%.c=$(O)/%.o)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(filter-out $(O)/monitor/monitor.o,$(OBJS)) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(COMMON_OBJS) \
+	    $(LDLIBS)
 
 -include $(SRCS:%.c=$(O)/%.d)
 

@@ -132,6 +132,12 @@ proc_drop(enum proc_id id, const char *user, const char *root, uint64_t keep)
 	uid_t		 uid;
 	int		 cap;
 
+	/* only the monitor orchestrates a shutdown: it closes our socket */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
 	if ((pw = getpwnam(user)) == NULL)
 		fatalx("unknown user %s", user);
 	uid = pw->pw_uid;

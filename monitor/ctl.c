@@ -276,7 +276,7 @@ ctl_main(int argc, char *argv[])
 	int			 ch, json = 0, nvips = 0, nnodes = 0, done = 0;
 	int			 rc = 0, have_status = 0;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
 		case 's':
 			sockpath = optarg;

@@ -81,7 +81,7 @@ main(int argc, char *argv[])
 	if (strcmp(getprogname(), "failoverctl") == 0)
 		return (ctl_main(argc, argv));
 
-	while ((ch = getopt(argc, argv, "df:nN:P:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+df:nN:P:s:v")) != -1) {
 		switch (ch) {
 		case 'd':
 			opt_debug = 1;
@@ -476,7 +476,8 @@ monitor_signal(int sig)
 		monitor_reload(msg, sizeof(msg));
 		break;
 	case SIGCHLD:
-		monitor_reap();
+		if (!quit)
+			monitor_reap();
 		break;
 	}
 }
@@ -519,8 +520,6 @@ monitor_shutdown(int code)
 		/* a child whose socket closes exits at once */
 		imsgbuf_clear(&children[id].ibuf);
 		close(children[id].ibuf.fd);
-		if (children[id].running)
-			kill(children[id].pid, SIGTERM);
 	}
 	deadline = now_ms() + SHUTDOWN_WAIT;
 	do {

@@ -116,6 +116,7 @@ struct fo_conf {
 	TAILQ_HEAD(, conf_node)	 nodes;
 	char			*database;
 	struct fo_timing	 timing;
+	struct conf_where	 timing_where;
 	int			 preempt;
 	uint32_t		 preempt_delay;
 	TAILQ_HEAD(vipq, conf_vip)	 vips;

@@ -73,6 +73,7 @@ static void		 where_use(struct conf_where *);
 static int		 cmd_split(struct conf_cmd *, char *);
 static int		 check_secret_here(const char *);
 static int		 conninfo_has_password(const char *);
+static int		 conninfo_check_hostaddr(const char *);
 static void		*xcalloc(size_t, size_t);
 static char		*xstrdup(const char *);
 
@@ -263,6 +264,10 @@ main		: CLUSTER STRING		{
 				free($2);
 				YYERROR;
 			}
+			if (conninfo_check_hostaddr($2) == -1) {
+				free($2);
+				YYERROR;
+			}
 			if (conninfo_has_password($2) &&
 			    check_secret_here("a database password") == -1) {
 				free($2);
@@ -275,7 +280,9 @@ main		: CLUSTER STRING		{
 				    "host name up and blocks while it does");
 			conf->database = $2;
 		}
-		| HEARTBEAT hbopts
+		| HEARTBEAT			{
+			where_set(&conf->timing_where);
+		} hbopts
 		| PREEMPT NO			{ conf->preempt = 0; }
 		| PREEMPT YES			{ conf->preempt = 1; }
 		| PREEMPT YES DELAY duration	{
@@ -1354,6 +1361,35 @@ cmd_split(struct conf_cmd *cmd, char *line)
 	return (0);
 }
 
+/* hostaddr must be IP literals (comma-separated for several hosts). */
+static int
+conninfo_check_hostaddr(const char *ci)
+{
+	PQconninfoOption	*opts, *o;
+	struct fo_addr		 a;
+	char			*copy, *tok, *last;
+	int			 prefix, rc = 0;
+
+	if ((opts = PQconninfoParse(ci, NULL)) == NULL)
+		return (0);
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "hostaddr") != 0 || o->val == NULL)
+			continue;
+		copy = xstrdup(o->val);
+		for (tok = strtok_r(copy, ",", &last); tok != NULL;
+		    tok = strtok_r(NULL, ",", &last))
+			if (addr_parse(tok, &a, &prefix) == -1 ||
+			    prefix != -1) {
+				yyerror("database: hostaddr %s is not an IP "
+				    "address", tok);
+				rc = -1;
+			}
+		free(copy);
+	}
+	PQconninfoFree(opts);
+	return (rc);
+}
+
 static int
 conninfo_has_password(const char *ci)
 {
@@ -1463,7 +1499,7 @@ conf_check(void)
 	int			 errors = 0, nnodes = 0;
 
 	where_file = NULL;
-	yylval.lineno = file->lineno;
+	yylval.lineno = file->lineno > 1 ? file->lineno - 1 : 1;
 	if (conf->cluster[0] == '\0') {
 		yyerror("no cluster statement");
 		errors++;
@@ -1493,6 +1529,7 @@ conf_check(void)
 	}
 
 	/* timing rules of DESIGN.md section 4 */
+	where_use(&conf->timing_where);
 	if (t->interval == 0) {
 		yyerror("heartbeat interval must not be 0");
 		errors++;
@@ -1579,9 +1616,14 @@ conf_check(void)
 				    "public-key", n->name);
 				errors++;
 			}
-		if (getpwnam(conf->sync->user) == NULL)
+		if ((pw = getpwnam(conf->sync->user)) == NULL)
 			missing(&errors, "sync user %s does not exist",
 			    conf->sync->user);
+		else if (pw->pw_uid == 0) {
+			yyerror("sync user %s: syncd must not run as root",
+			    conf->sync->user);
+			errors++;
+		}
 	}
 
 	where_use(&conf->ctl_where);
@@ -1631,7 +1673,7 @@ where_use(struct conf_where *w)
 {
 	if (w->file == NULL) {
 		where_file = NULL;
-		yylval.lineno = file->lineno;
+		yylval.lineno = file->lineno > 1 ? file->lineno - 1 : 1;
 		return;
 	}
 	where_file = w->file;
@@ -1724,6 +1766,7 @@ free_config(struct fo_conf *c)
 	free(c->ctl_group);
 	free(c->script_user);
 	where_free(&c->ctl_where);
+	where_free(&c->timing_where);
 	where_free(&c->user_where);
 	free(c);
 }

@@ -1,0 +1,79 @@
+#!/bin/sh
+# Config regress: each NN.conf through "failoverd -nv", compared with
+# NN.ok (stdout, stderr, exit status); what parses must parse again from
+# its own -nv output to the same text.  NN.mode sets the file's mode
+# (default 0644), NN.args the arguments (default -N a).
+top=$(cd "$(dirname "$0")/../.." && pwd)
+fo=$top/build/failoverd
+src=$top/tests/config
+tmp=$(mktemp -d /tmp/fo-config.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+for conf in "$src"/[0-9][0-9].conf; do
+	nn=$(basename "$conf" .conf)
+	d=$tmp/$nn
+	mkdir "$d"
+	cp "$src/$nn".* "$d/"
+	rm -f "$d/$nn.ok"
+	for inc in "$src/$nn".inc "$src/$nn"-*.inc; do
+		[ -f "$inc" ] && cp "$inc" "$d/"
+	done
+	mode=644
+	[ -f "$src/$nn.mode" ] && mode=$(cat "$src/$nn.mode")
+	chmod "$mode" "$d/$nn.conf"
+	args="-N a"
+	[ -f "$src/$nn.args" ] && args=$(cat "$src/$nn.args")
+	(cd "$d" && "$fo" -nv -f "$nn.conf" $args >stdout 2>stderr; echo "exit $?" >status)
+	cat "$d/stdout" "$d/stderr" "$d/status" > "$d/got"
+	n=$((n + 1))
+	if [ "$UPDATE" = 1 ]; then
+		cp "$d/got" "$src/$nn.ok"
+	fi
+	if diff -u "$src/$nn.ok" "$d/got" > "$d/diff"; then
+		echo "ok $n - $nn.conf: $(head -1 "$conf" | sed 's/^# *//')"
+	else
+		echo "not ok $n - $nn.conf"
+		sed 's/^/# /' "$d/diff"
+	fi
+	if [ "$(cat "$d/status")" = "exit 0" ]; then
+		n=$((n + 1))
+		cp "$d/stdout" "$d/rt.conf"
+		chmod 600 "$d/rt.conf"
+		(cd "$d" && "$fo" -nv -f rt.conf $args >rt.out 2>/dev/null)
+		if cmp -s "$d/stdout" "$d/rt.out"; then
+			echo "ok $n - $nn.conf: -nv output parses again to the same text"
+		else
+			echo "not ok $n - $nn.conf: -nv round trip differs"
+			diff -u "$d/stdout" "$d/rt.out" | sed 's/^/# /'
+		fi
+	fi
+done
+
+# the shipped example is valid wherever it is checked
+n=$((n + 1))
+cp "$top/conf/failoverd.conf" "$tmp/example.conf"
+chmod 644 "$tmp/example.conf"
+last=$("$fo" -n -f "$tmp/example.conf" 2>&1 | tail -1)
+if [ "$last" = "configuration OK" ]; then
+	echo "ok $n - conf/failoverd.conf passes failoverd -n"
+else
+	echo "not ok $n - conf/failoverd.conf: $last"
+fi
+n=$((n + 1))
+"$fo" -nv -f "$tmp/example.conf" 2>/dev/null > "$tmp/example.out"
+cp "$tmp/example.out" "$tmp/example2.conf"
+"$fo" -nv -f "$tmp/example2.conf" 2>/dev/null > "$tmp/example2.out"
+if [ -s "$tmp/example.out" ] && cmp -s "$tmp/example.out" "$tmp/example2.out"; then
+	echo "ok $n - conf/failoverd.conf -nv round trip"
+else
+	echo "not ok $n - conf/failoverd.conf -nv round trip"
+fi
+# a missing file
+n=$((n + 1))
+out=$("$fo" -n -f "$tmp/nonexistent.conf" 2>&1); rc=$?
+if [ $rc = 1 ] && [ "$out" = "$tmp/nonexistent.conf: No such file or directory" ]; then
+	echo "ok $n - a missing configuration file is named, exit 1"
+else
+	echo "not ok $n - missing file: rc $rc, $out"
+fi
+echo "1..$n"
