@@ -68,7 +68,7 @@ $(O)/%.o: %.c $(B)/flags
 
 COMMON_OBJS =	$(COMMON:%.c=$(O)/%.o)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_OBJS)
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_OBJS) $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(COMMON_OBJS) \
 	    $(LDLIBS)
