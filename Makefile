@@ -32,8 +32,8 @@ endif
 COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 		common/timer.c common/util.c
 MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
-		monitor/ctl.c
-HEARTBEATD =	heartbeatd/heartbeatd.c
+		monitor/ctl.c monitor/hooks.c monitor/alert.c
+HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c
 NETD =		netd/netd.c
 SYNCD =		syncd/syncd.c
 SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
@@ -53,6 +53,16 @@ $(B)/failoverd: $(OBJS) $(B)/flags
 
 $(B)/failoverctl: $(B)/failoverd
 	ln -f $(B)/failoverd $@
+
+# the DDL heartbeatd runs when it may: schema.sql up to its GRANTs
+$(B)/schema.h: heartbeatd/schema.sql
+	@mkdir -p $(B)
+	sed '/^GRANT/,$$d; /^--/d; /^$$/d' heartbeatd/schema.sql | \
+	    awk 'BEGIN { print "static const char schema_sql[] =" } \
+	    { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); \
+	    printf "    \"%s\\n\"\n", $$0 } END { print ";" }' > $@
+
+$(O)/heartbeatd/lease.o: $(B)/schema.h
 
 $(B)/parse.c: monitor/parse.y
 	@mkdir -p $(B)

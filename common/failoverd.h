@@ -94,6 +94,27 @@ enum imsg_type {
 	IMSG_ROLE,
 	IMSG_LEASE_RENEWED,
 	IMSG_LEASE_SEEN,
+	IMSG_DB_STATE,
+	IMSG_NODES,
+	IMSG_HISTORY_LINE,
+	IMSG_REQ_RESULT,
+	IMSG_STOPPED,
+	/* monitor -> heartbeatd */
+	IMSG_START,
+	IMSG_VIP_EXTENDED,
+	IMSG_DEMOTE,
+	IMSG_DEMOTE_DONE,
+	IMSG_SWITCHOVER,
+	IMSG_MAINTENANCE,
+	IMSG_HEALTH,
+	IMSG_HISTORY,
+	IMSG_STOP,
+	/* monitor <-> netd */
+	IMSG_VIP_BIND,
+	IMSG_VIP_BOUND,
+	IMSG_VIP_EXTEND,
+	IMSG_VIP_DROP,
+	IMSG_VIP_DROPPED,
 	/* control socket */
 	IMSG_CTL_STATUS,
 	IMSG_CTL_STATUS_NODE,
@@ -197,13 +218,80 @@ struct conf_dir_msg {
 	char		 path[PATH_LEN];
 };
 
-/* IMSG_ROLE */
+/* IMSG_ROLE, on every change of role */
 struct role_msg {
 	uint32_t	 role;
-	uint32_t	 pad;
-	int64_t		 epoch;		/* -1: unknown */
+	uint32_t	 forced;	/* demoting: deadline or lease lost */
+	int64_t		 epoch;		/* gained, held or being left; -1 */
+	uint64_t	 t0;		/* CLOCK_BOOTTIME ms of the last ack */
+	uint64_t	 demote_at;	/* t0 + L - M, 0: none */
+	uint64_t	 kill_at;	/* t0 + L - S, 0: none */
 	char		 holder[NAME_LEN];
-	char		 fault[FAULT_LEN];
+	char		 reason[FAULT_LEN];
+};
+
+/* IMSG_LEASE_RENEWED, IMSG_VIP_BIND, IMSG_VIP_EXTEND, IMSG_VIP_EXTENDED */
+struct lease_msg {
+	int64_t		 epoch;
+	uint64_t	 t0;
+};
+
+/* IMSG_LEASE_SEEN: the row heartbeatd last read */
+struct seen_msg {
+	int64_t		 epoch;
+	char		 holder[NAME_LEN];	/* "": free */
+	uint64_t	 may_take_at;	/* standby: when it may take over */
+};
+
+/* IMSG_DB_STATE */
+struct db_msg {
+	uint32_t	 up;
+	uint32_t	 pad;
+	char		 error[FAULT_LEN];
+};
+
+#define MAX_NODES	32
+/* IMSG_NODES: every row of failover_node of the cluster */
+struct nodes_msg {
+	uint32_t	 n;
+	uint32_t	 pad;
+	struct {
+		char	 node[NAME_LEN];
+		uint32_t role;
+		uint32_t pad;
+		int64_t	 seen_ms_ago;
+	}		 e[MAX_NODES];
+};
+
+enum demote_reason {
+	DEMOTE_SWITCHOVER,	/* planned: hand over to target */
+	DEMOTE_MAINTENANCE,	/* planned: hand over, then maintenance */
+	DEMOTE_SHUTDOWN,	/* planned: hand over, then stop */
+	DEMOTE_FAULT		/* a hook, check or netd fault */
+};
+
+/* IMSG_DEMOTE (monitor asks), IMSG_SWITCHOVER (control) */
+struct demote_msg {
+	uint32_t	 reason;
+	uint32_t	 id;		/* control request, 0: none */
+	char		 target[NAME_LEN];	/* "": the best standby */
+	char		 detail[FAULT_LEN];
+};
+
+/* IMSG_DEMOTE_DONE, IMSG_VIP_BOUND, IMSG_VIP_DROPPED, IMSG_START,
+ * IMSG_MAINTENANCE, IMSG_HEALTH: a yes or no with a reason */
+struct ok_msg {
+	uint32_t	 ok;
+	uint32_t	 pad;
+	int64_t		 epoch;
+	char		 reason[FAULT_LEN];
+};
+
+/* IMSG_HISTORY (request), IMSG_HISTORY_LINE, IMSG_REQ_RESULT */
+struct hist_msg {
+	uint32_t	 id;
+	int32_t		 n;		/* request: lines; result: exit code */
+	char		 line[CTL_MSG_LEN];
 };
 
 /* control socket: IMSG_CTL_STATUS reply */

@@ -20,6 +20,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "monitor.h"
+#include "timer.h"
 #include "util.h"
 
 #define CONTROL_MAX_CONNS	32
@@ -30,12 +31,15 @@ struct ctl_conn {
 	struct imsgbuf		 ibuf;
 	uid_t			 uid;
 	pid_t			 pid;
+	uint32_t		 id;	/* of a request heartbeatd answers */
+	int			 waiting;
 	int			 done;	/* answered: close once flushed */
 };
 
 static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static int			 ctl_fd = -1;
 static int			 nconns;
+static uint32_t			 next_id = 1;
 
 static void	 control_close(struct ctl_conn *);
 static void	 control_request(struct ctl_conn *, struct imsg *);
@@ -148,7 +152,7 @@ control_pollfds(struct pollfd *pfd, int max)
 		if (n >= max)
 			break;
 		pfd[n].fd = c->ibuf.fd;
-		pfd[n].events = c->done ? 0 : POLLIN;
+		pfd[n].events = c->done || c->waiting ? 0 : POLLIN;
 		if (imsgbuf_queuelen(&c->ibuf) > 0)
 			pfd[n].events |= POLLOUT;
 		n++;
@@ -277,6 +281,10 @@ control_status(struct ctl_conn *c)
 	struct conf_vip		*v;
 	struct fo_conf		*conf = mon.conf;
 
+	struct ctl_status_node	 sn;
+	uint64_t		 now = now_ms();
+	uint32_t		 i;
+
 	memset(&st, 0, sizeof(st));
 	strlcpy(st.node, conf->node, sizeof(st.node));
 	strlcpy(st.cluster, conf->cluster, sizeof(st.cluster));
@@ -284,10 +292,31 @@ control_status(struct ctl_conn *c)
 	st.db_up = mon.db_up;
 	st.epoch = mon.epoch;
 	strlcpy(st.holder, mon.holder, sizeof(st.holder));
+	/* active: to its own demotion; standby: until it may take over */
 	st.lease_left_ms = -1;
-	strlcpy(st.fault, mon.fault, sizeof(st.fault));
+	if (mon.role == ROLE_ACTIVE && mon.demote_at != 0)
+		st.lease_left_ms = mon.demote_at > now ?
+		    (int64_t)(mon.demote_at - now) : 0;
+	else if (mon.role == ROLE_STANDBY && mon.may_take_at != 0 &&
+	    mon.holder[0] != '\0')
+		st.lease_left_ms = mon.may_take_at > now ?
+		    (int64_t)(mon.may_take_at - now) : 0;
+	if (mon.role == ROLE_FAULT)
+		strlcpy(st.fault, mon.reason[0] ? mon.reason : "fault",
+		    sizeof(st.fault));
+	else if (!mon.db_up && mon.db_error[0] != '\0')
+		snprintf(st.fault, sizeof(st.fault), "database: %.100s",
+		    mon.db_error);
 	st.sync_last_ok = -1;
 	imsg_compose(&c->ibuf, IMSG_CTL_STATUS, 0, 0, -1, &st, sizeof(st));
+	for (i = 0; i < mon.nodes.n && i < MAX_NODES; i++) {
+		memset(&sn, 0, sizeof(sn));
+		strlcpy(sn.node, mon.nodes.e[i].node, sizeof(sn.node));
+		sn.role = mon.nodes.e[i].role;
+		sn.seen_ms_ago = mon.nodes.e[i].seen_ms_ago;
+		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_NODE, 0, 0, -1, &sn,
+		    sizeof(sn));
+	}
 	TAILQ_FOREACH(v, &conf->vips, entry) {
 		memset(&sv, 0, sizeof(sv));
 		sv.addr = v->addr;
@@ -365,9 +394,69 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		control_result(c, 0, req.value ? "logging verbose" :
 		    "logging brief");
 		break;
+	case IMSG_CTL_SWITCHOVER:
+	case IMSG_CTL_STANDBY:
+	case IMSG_CTL_RESUME: {
+		struct demote_msg	 d;
+
+		memset(&d, 0, sizeof(d));
+		c->id = next_id++;
+		c->waiting = 1;
+		d.id = c->id;
+		if (type == IMSG_CTL_SWITCHOVER) {
+			strlcpy(d.target, req.node, sizeof(d.target));
+			monitor_compose(PROC_HEARTBEAT, IMSG_SWITCHOVER, &d,
+			    sizeof(d));
+		} else {
+			d.reason = type == IMSG_CTL_STANDBY;
+			monitor_compose(PROC_HEARTBEAT, IMSG_MAINTENANCE, &d,
+			    sizeof(d));
+		}
+		break;
+	}
+	case IMSG_CTL_HISTORY: {
+		struct hist_msg		 hm;
+
+		if (req.value < 1 || req.value > 100000) {
+			control_result(c, 1, "history: -n 1 to 100000");
+			break;
+		}
+		memset(&hm, 0, sizeof(hm));
+		c->id = next_id++;
+		c->waiting = 1;
+		hm.id = c->id;
+		hm.n = req.value;
+		monitor_compose(PROC_HEARTBEAT, IMSG_HISTORY, &hm, sizeof(hm));
+		break;
+	}
 	default:
 		snprintf(msg, sizeof(msg), "%s: not available yet", name);
 		control_result(c, 1, msg);
 		break;
 	}
+}
+
+/* An answer of heartbeatd to the connection that asked. */
+void
+control_forward(uint32_t type, uint32_t id, const void *data, size_t len)
+{
+	const struct hist_msg	*hm = data;
+	struct ctl_conn		*c;
+
+	TAILQ_FOREACH(c, &conns, entry)
+		if (c->waiting && c->id == id)
+			break;
+	if (c == NULL || len != sizeof(*hm))
+		return;
+	if (type == IMSG_HISTORY_LINE) {
+		imsg_compose(&c->ibuf, IMSG_HISTORY_LINE, 0, 0, -1, hm,
+		    sizeof(*hm));
+		return;
+	}
+	c->waiting = 0;
+	log_notice("control: uid %u pid %d: %s", c->uid, c->pid,
+	    hm->line[0] ? hm->line : (hm->n ? "failed" : "done"));
+	control_result(c, hm->n, hm->line);
+	if (imsgbuf_write(&c->ibuf) == -1 || imsgbuf_queuelen(&c->ibuf) == 0)
+		control_close(c);
 }

@@ -274,7 +274,8 @@ ctl_main(int argc, char *argv[])
 	const char		*sockpath = CONTROL_SOCKET, *errstr;
 	ssize_t			 n;
 	int			 ch, json = 0, nvips = 0, nnodes = 0, done = 0;
-	int			 rc = 0, have_status = 0;
+	int			 rc = 0, have_status = 0, timeout;
+	struct hist_msg		 hm;
 
 	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
@@ -349,10 +350,13 @@ ctl_main(int argc, char *argv[])
 	    || imsgbuf_flush(&ibuf) == -1)
 		err(1, "write to %s", sockpath);
 
+	/* heartbeatd bounds a switchover by 2 x dead; others are quick */
+	timeout = cmd->action == A_SWITCHOVER || cmd->action == A_STANDBY ?
+	    -1 : CTL_TIMEOUT;
 	while (!done) {
 		pfd.fd = ibuf.fd;
 		pfd.events = POLLIN;
-		if ((n = poll(&pfd, 1, CTL_TIMEOUT)) == -1)
+		if ((n = poll(&pfd, 1, timeout)) == -1)
 			err(1, "poll");
 		if (n == 0)
 			errx(1, "no answer from failoverd within %d s",
@@ -410,6 +414,12 @@ ctl_main(int argc, char *argv[])
 					errx(1, "bad answer");
 				nodes[nnodes].node[NAME_LEN - 1] = '\0';
 				nnodes++;
+				break;
+			case IMSG_HISTORY_LINE:
+				if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)
+					errx(1, "bad answer");
+				hm.line[sizeof(hm.line) - 1] = '\0';
+				printf("%s\n", hm.line);
 				break;
 			case IMSG_CTL_END:
 				done = 1;

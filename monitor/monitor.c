@@ -40,8 +40,17 @@ struct child {
 	struct imsgbuf	 ibuf;
 };
 
+enum {
+	MT_JOB,		/* the running hook's deadline */
+	MT_CHECK,	/* the next health check */
+	MT_STOP		/* a graceful stop may take this long */
+};
+
 struct monitor_state	 mon;
 static struct child	 children[PROC_MAX];
+static struct timers	 mtimers;
+static int		 nready, start_done, stopping;
+static int		 check_fail, check_good, check_bad;
 static char		 self_exe[PATH_MAX];
 static const char	*sock_override;
 static int		 conf_flags;
@@ -58,6 +67,9 @@ static void		 monitor_signal(int);
 static void		 monitor_reap(void);
 static __dead void	 monitor_shutdown(int);
 static void		 monitor_runtime_dirs(void);
+static void		 monitor_stop(void);
+static void		 monitor_check(void);
+static void		 monitor_timers(void);
 
 static __dead void
 usage(void)
@@ -185,6 +197,8 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
 
+	timer_init(&mtimers);
+	hooks_init(&mtimers, MT_JOB);
 	if (control_init(conf->ctl_socket, conf->ctl_group) == -1)
 		fatalx("cannot open control socket %s", conf->ctl_socket);
 	log_notice("starting: node %s, cluster %s, configuration %s",
@@ -196,6 +210,8 @@ main(int argc, char *argv[])
 	while (!quit) {
 		npfd = 0;
 		pfd[npfd].fd = sigfd;
+		pfd[npfd++].events = POLLIN;
+		pfd[npfd].fd = mtimers.fd;
 		pfd[npfd++].events = POLLIN;
 		for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {
 			if (!children[id].running)
@@ -218,7 +234,9 @@ main(int argc, char *argv[])
 			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
 				monitor_signal(si.ssi_signo);
 		}
-		for (i = 1; i < npfd; i++) {
+		if (pfd[1].revents & POLLIN)
+			monitor_timers();
+		for (i = 2; i < npfd; i++) {
 			for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
 				if (children[id].running &&
 				    children[id].ibuf.fd == pfd[i].fd)
@@ -236,6 +254,20 @@ main(int argc, char *argv[])
 		control_dispatch(pfd + npfd, nctl);
 	}
 	monitor_shutdown(0);
+}
+
+static void
+monitor_timers(void)
+{
+	timer_ack(&mtimers);
+	if (timer_due(&mtimers, MT_JOB))
+		hooks_timeout();
+	if (timer_due(&mtimers, MT_CHECK))
+		monitor_check();
+	if (timer_due(&mtimers, MT_STOP)) {
+		log_warnx("graceful stop did not finish in time");
+		monitor_shutdown(1);
+	}
 }
 
 /* /run/failoverd/empty: root, 0555, empty; shared by daemons on a host. */
@@ -293,6 +325,14 @@ compose(enum proc_id id, uint32_t type, int fd, const void *data, size_t len)
 {
 	if (imsg_compose(&children[id].ibuf, type, 0, 0, fd, data, len) == -1)
 		fatal("imsg_compose to %s", proc_name(id));
+}
+
+void
+monitor_compose(enum proc_id id, uint32_t type, const void *data, size_t len)
+{
+	if (!children[id].running)
+		return;
+	compose(id, type, -1, data, len);
 }
 
 static void
@@ -409,12 +449,135 @@ monitor_send_config(void)
 	compose(PROC_SYNC, IMSG_CONF_END, -1, NULL, 0);
 }
 
+/* the start sequence: on-standby with FAILOVER_ROLE=starting */
+static void
+start_hook_done(enum job_kind kind, int status)
+{
+	struct ok_msg	 o;
+
+	(void)kind;
+	memset(&o, 0, sizeof(o));
+	o.ok = status == 0;
+	if (!o.ok) {
+		snprintf(o.reason, sizeof(o.reason), "on-standby at start "
+		    "failed (%d)", status);
+		alert("hook-failed", "%s", o.reason);
+	}
+	start_done = 1;
+	monitor_compose(PROC_HEARTBEAT, IMSG_START, &o, sizeof(o));
+	if (mon.conf->check != NULL)
+		timer_set(&mtimers, MT_CHECK, mon.conf->check->interval);
+}
+
+static void
+active_hook_done(enum job_kind kind, int status)
+{
+	struct demote_msg	 d;
+
+	(void)kind;
+	if (status == 0 || mon.role != ROLE_ACTIVE)
+		return;
+	alert("hook-failed", "on-active exited %d: demoting", status);
+	memset(&d, 0, sizeof(d));
+	d.reason = DEMOTE_FAULT;
+	snprintf(d.detail, sizeof(d.detail), "on-active failed (%d)", status);
+	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
+}
+
+static int	 drop_ok;
+
+static void
+standby_hook_done(enum job_kind kind, int status)
+{
+	struct ok_msg	 o;
+
+	(void)kind;
+	memset(&o, 0, sizeof(o));
+	o.ok = status == 0 && drop_ok;
+	o.epoch = mon.epoch;
+	if (status != 0)
+		alert("hook-failed", "on-standby exited %d", status);
+	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE_DONE, &o, sizeof(o));
+}
+
+static void
+monitor_role(struct role_msg *rm)
+{
+	struct fo_conf	*conf = mon.conf;
+	struct lease_msg lm;
+	enum role	 old = mon.role;
+	uint64_t	 now = now_ms();
+
+	mon.role = rm->role;
+	mon.epoch = rm->epoch;
+	mon.t0 = rm->t0;
+	mon.demote_at = rm->demote_at;
+	mon.kill_at = rm->kill_at;
+	strlcpy(mon.holder, rm->holder, sizeof(mon.holder));
+	strlcpy(mon.reason, rm->reason, sizeof(mon.reason));
+	if (old != rm->role)
+		log_notice("role %s -> %s (epoch %lld)%s%s", role_name(old),
+		    role_name(rm->role), (long long)rm->epoch,
+		    rm->reason[0] ? ": " : "", rm->reason);
+
+	switch (rm->role) {
+	case ROLE_ACTIVE:
+		if (old == ROLE_ACTIVE)
+			break;
+		alert("takeover", "%s active at epoch %lld (%s)", conf->node,
+		    (long long)rm->epoch, rm->reason);
+		lm.epoch = rm->epoch;
+		lm.t0 = rm->t0;
+		monitor_compose(PROC_NET, IMSG_VIP_BIND, &lm, sizeof(lm));
+		break;
+	case ROLE_DEMOTING:
+		/* a demotion kills what runs for the active role */
+		hook_cancel(JOB_ON_ACTIVE);
+		hook_cancel(JOB_CHECK);
+		if (old == ROLE_DEMOTING) {
+			if (rm->forced)
+				hook_cap(JOB_ON_STANDBY, rm->kill_at);
+			break;
+		}
+		alert("demote", "%s leaves the active role (epoch %lld): %s",
+		    conf->node, (long long)rm->epoch, rm->reason);
+		drop_ok = 0;
+		lm.epoch = rm->epoch;
+		lm.t0 = rm->t0;
+		monitor_compose(PROC_NET, IMSG_VIP_DROP, &lm, sizeof(lm));
+		if (rm->forced && rm->kill_at != 0 && now >= rm->kill_at)
+			log_warnx("demote: already past t0 + L - S");
+		break;
+	case ROLE_FAULT:
+		if (old == ROLE_FAULT)
+			break;
+		alert("fault", "%s: %s", conf->node, rm->reason);
+		hook_run(JOB_ON_FAULT, conf->on_fault, "fault", rm->epoch,
+		    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
+		break;
+	default:
+		break;
+	}
+	if (stopping == 1 && rm->role != ROLE_ACTIVE &&
+	    rm->role != ROLE_DEMOTING) {
+		stopping = 2;
+		monitor_compose(PROC_HEARTBEAT, IMSG_STOP, NULL, 0);
+	}
+}
+
 static void
 monitor_dispatch_child(enum proc_id id)
 {
+	struct fo_conf	*conf = mon.conf;
 	struct child	*c = &children[id];
 	struct imsg	 imsg;
 	struct role_msg	 rm;
+	struct lease_msg lm;
+	struct seen_msg	 sm;
+	struct db_msg	 dbm;
+	struct ok_msg	 o;
+	struct hist_msg	 hm;
+	uint32_t	 type;
 	ssize_t		 n;
 
 	if ((n = imsgbuf_read(&c->ibuf)) == -1) {
@@ -432,32 +595,196 @@ monitor_dispatch_child(enum proc_id id)
 		}
 		if (n == 0)
 			break;
-		switch (imsg_get_type(&imsg)) {
+		type = imsg_get_type(&imsg);
+		/* every message has one sender */
+		switch (type) {
 		case IMSG_READY:
+			break;
+		case IMSG_VIP_BOUND:
+		case IMSG_VIP_EXTENDED:
+		case IMSG_VIP_DROPPED:
+			if (id != PROC_NET)
+				fatalx("message %u from %s", type,
+				    proc_name(id));
+			break;
+		default:
+			if (id != PROC_HEARTBEAT)
+				fatalx("message %u from %s", type,
+				    proc_name(id));
+		}
+		switch (type) {
+		case IMSG_READY:
+			if (imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_READY from %s", proc_name(id));
 			log_info("%s ready", proc_name(id));
+			if (++nready == 3)
+				hook_run(JOB_ON_STANDBY, conf->on_standby,
+				    "starting", 0, conf->on_standby ?
+				    conf->on_standby->timeout : 0, 0,
+				    start_hook_done);
 			break;
 		case IMSG_ROLE:
-			if (id != PROC_HEARTBEAT ||
-			    imsg_get_data(&imsg, &rm, sizeof(rm)) == -1 ||
+			if (imsg_get_data(&imsg, &rm, sizeof(rm)) == -1 ||
 			    rm.role >= ROLE_MAX)
-				fatalx("bad IMSG_ROLE from %s", proc_name(id));
+				fatalx("bad IMSG_ROLE");
 			rm.holder[sizeof(rm.holder) - 1] = '\0';
-			rm.fault[sizeof(rm.fault) - 1] = '\0';
-			if (mon.role != rm.role)
-				log_notice("role %s -> %s (epoch %lld)",
-				    role_name(mon.role), role_name(rm.role),
-				    (long long)rm.epoch);
-			mon.role = rm.role;
-			mon.epoch = rm.epoch;
-			strlcpy(mon.holder, rm.holder, sizeof(mon.holder));
-			strlcpy(mon.fault, rm.fault, sizeof(mon.fault));
+			rm.reason[sizeof(rm.reason) - 1] = '\0';
+			monitor_role(&rm);
+			break;
+		case IMSG_LEASE_RENEWED:
+			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
+				fatalx("bad IMSG_LEASE_RENEWED");
+			mon.t0 = lm.t0;
+			mon.demote_at = lm.t0 + conf->timing.dead -
+			    conf->timing.margin;
+			mon.kill_at = lm.t0 + conf->timing.dead -
+			    conf->timing.slack;
+			monitor_compose(PROC_NET, IMSG_VIP_EXTEND, &lm,
+			    sizeof(lm));
+			break;
+		case IMSG_LEASE_SEEN:
+			if (imsg_get_data(&imsg, &sm, sizeof(sm)) == -1)
+				fatalx("bad IMSG_LEASE_SEEN");
+			sm.holder[sizeof(sm.holder) - 1] = '\0';
+			strlcpy(mon.holder, sm.holder, sizeof(mon.holder));
+			if (mon.role != ROLE_ACTIVE &&
+			    mon.role != ROLE_DEMOTING)
+				mon.epoch = sm.epoch;
+			mon.may_take_at = sm.may_take_at;
+			break;
+		case IMSG_DB_STATE:
+			if (imsg_get_data(&imsg, &dbm, sizeof(dbm)) == -1)
+				fatalx("bad IMSG_DB_STATE");
+			dbm.error[sizeof(dbm.error) - 1] = '\0';
+			if (mon.db_up && !dbm.up)
+				alert("db-down", "%s", dbm.error);
+			mon.db_up = dbm.up;
+			strlcpy(mon.db_error, dbm.error, sizeof(mon.db_error));
+			break;
+		case IMSG_NODES:
+			if (imsg_get_data(&imsg, &mon.nodes,
+			    sizeof(mon.nodes)) == -1 ||
+			    mon.nodes.n > MAX_NODES)
+				fatalx("bad IMSG_NODES");
+			break;
+		case IMSG_HISTORY_LINE:
+		case IMSG_REQ_RESULT:
+			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)
+				fatalx("bad message %u", type);
+			hm.line[sizeof(hm.line) - 1] = '\0';
+			control_forward(type, hm.id, &hm, sizeof(hm));
+			break;
+		case IMSG_STOPPED:
+			if (imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_STOPPED");
+			if (stopping)
+				monitor_shutdown(0);
+			break;
+		case IMSG_VIP_BOUND:
+			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+				fatalx("bad IMSG_VIP_BOUND");
+			o.reason[sizeof(o.reason) - 1] = '\0';
+			if (mon.role != ROLE_ACTIVE || o.epoch != mon.epoch)
+				break;
+			if (!o.ok) {
+				struct demote_msg d;
+
+				memset(&d, 0, sizeof(d));
+				d.reason = DEMOTE_FAULT;
+				strlcpy(d.detail, o.reason, sizeof(d.detail));
+				monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE,
+				    &d, sizeof(d));
+				break;
+			}
+			lm.epoch = mon.epoch;
+			lm.t0 = mon.t0;
+			monitor_compose(PROC_HEARTBEAT, IMSG_VIP_EXTENDED, &lm,
+			    sizeof(lm));
+			hook_run(JOB_ON_ACTIVE, conf->on_active, "active",
+			    mon.epoch, conf->on_active ?
+			    conf->on_active->timeout : 0, 0, active_hook_done);
+			break;
+		case IMSG_VIP_EXTENDED:
+			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
+				fatalx("bad IMSG_VIP_EXTENDED");
+			monitor_compose(PROC_HEARTBEAT, IMSG_VIP_EXTENDED, &lm,
+			    sizeof(lm));
+			break;
+		case IMSG_VIP_DROPPED:
+			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+				fatalx("bad IMSG_VIP_DROPPED");
+			if (mon.role != ROLE_DEMOTING)
+				break;
+			drop_ok = o.ok;
+			/* planned: its own timeout; forced: until L - S */
+			hook_run(JOB_ON_STANDBY, conf->on_standby, "standby",
+			    mon.epoch, conf->on_standby ?
+			    conf->on_standby->timeout : 0, mon.kill_at,
+			    standby_hook_done);
 			break;
 		default:
 			fatalx("%s: unexpected message %u from %s", __func__,
-			    imsg_get_type(&imsg), proc_name(id));
+			    type, proc_name(id));
 		}
 		imsg_free(&imsg);
 	}
+}
+
+static void
+check_done(enum job_kind kind, int status)
+{
+	struct fo_conf		*conf = mon.conf;
+	struct conf_cmd		*c = conf->check;
+	struct demote_msg	 d;
+	struct ok_msg		 o;
+
+	(void)kind;
+	if (c == NULL)
+		return;
+	if (status == 0) {
+		check_fail = 0;
+		if (check_bad && ++check_good >= (int)c->rise) {
+			check_bad = 0;
+			log_notice("check: healthy after %d good checks",
+			    check_good);
+			memset(&o, 0, sizeof(o));
+			o.ok = 1;
+			monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &o,
+			    sizeof(o));
+		}
+		return;
+	}
+	check_good = 0;
+	if (check_bad || ++check_fail < (int)c->fall)
+		return;
+	check_bad = 1;
+	if (mon.role == ROLE_ACTIVE) {
+		memset(&d, 0, sizeof(d));
+		d.reason = DEMOTE_FAULT;
+		snprintf(d.detail, sizeof(d.detail), "check failed %d times",
+		    check_fail);
+		monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
+	} else {
+		memset(&o, 0, sizeof(o));
+		snprintf(o.reason, sizeof(o.reason), "check failed %d times",
+		    check_fail);
+		monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &o, sizeof(o));
+	}
+}
+
+static void
+monitor_check(void)
+{
+	struct conf_cmd	*c = mon.conf->check;
+
+	if (c == NULL || stopping)
+		return;
+	timer_set(&mtimers, MT_CHECK, c->interval);
+	/* one at a time: a check does not queue behind a hook */
+	if (hook_busy() || mon.role == ROLE_DEMOTING)
+		return;
+	hook_run(JOB_CHECK, c, role_name(mon.role), mon.epoch, c->interval,
+	    0, check_done);
 }
 
 static void
@@ -468,16 +795,21 @@ monitor_signal(int sig)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
+		if (stopping) {
+			log_notice("received signal %d again, exiting now",
+			    sig);
+			quit = 1;
+			break;
+		}
 		log_notice("received signal %d, shutting down", sig);
-		quit = 1;
+		monitor_stop();
 		break;
 	case SIGHUP:
 		log_notice("SIGHUP: reloading the configuration");
 		monitor_reload(msg, sizeof(msg));
 		break;
 	case SIGCHLD:
-		if (!quit)
-			monitor_reap();
+		monitor_reap();
 		break;
 	}
 }
@@ -490,6 +822,8 @@ monitor_reap(void)
 	int	 status, id;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (hooks_reap(pid, status))
+			continue;
 		for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
 			if (children[id].running && children[id].pid == pid)
 				break;
@@ -506,6 +840,34 @@ monitor_reap(void)
 	}
 }
 
+/*
+ * SIGTERM: an active node hands over first (on-standby, release with
+ * handover to the best standby), then heartbeatd logs its stop.
+ */
+static void
+monitor_stop(void)
+{
+	struct demote_msg	 d;
+	struct fo_conf		*conf = mon.conf;
+	uint64_t		 limit;
+
+	stopping = 1;
+	hook_cancel(JOB_CHECK);
+	timer_stop(&mtimers, MT_CHECK);
+	limit = 4ULL * conf->timing.timeout + 2000 +
+	    (conf->on_standby ? conf->on_standby->timeout : 0);
+	timer_set(&mtimers, MT_STOP, limit);
+	if (mon.role == ROLE_ACTIVE) {
+		memset(&d, 0, sizeof(d));
+		d.reason = DEMOTE_SHUTDOWN;
+		strlcpy(d.detail, "shutdown", sizeof(d.detail));
+		monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
+	} else if (mon.role != ROLE_DEMOTING) {
+		stopping = 2;
+		monitor_compose(PROC_HEARTBEAT, IMSG_STOP, NULL, 0);
+	}
+}
+
 static __dead void
 monitor_shutdown(int code)
 {
@@ -513,7 +875,9 @@ monitor_shutdown(int code)
 	pid_t		 pid;
 	int		 id, status, left;
 
+	quit = 1;
 	control_cleanup(mon.conf->ctl_socket);
+	hooks_kill_all();
 	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {
 		if (children[id].pid == 0)
 			continue;

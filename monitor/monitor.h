@@ -158,13 +158,44 @@ struct monitor_state {
 	struct fo_conf		*conf;
 	enum role		 role;
 	int64_t			 epoch;
+	uint64_t		 t0;
+	uint64_t		 demote_at;
+	uint64_t		 kill_at;
+	uint64_t		 may_take_at;
 	char			 holder[NAME_LEN];
-	char			 fault[FAULT_LEN];
+	char			 reason[FAULT_LEN];
 	int			 db_up;
+	char			 db_error[FAULT_LEN];
+	struct nodes_msg	 nodes;
 };
 extern struct monitor_state	 mon;
 int		 monitor_reload(char *, size_t);
 void		 monitor_log_verbose(int);
+void		 monitor_compose(enum proc_id, uint32_t, const void *, size_t);
+
+/* hooks.c */
+enum job_kind {
+	JOB_ON_ACTIVE,
+	JOB_ON_STANDBY,
+	JOB_ON_FAULT,
+	JOB_CHECK,
+	JOB_ALERT
+};
+typedef void	(*job_done_cb)(enum job_kind, int);
+struct timers;
+void		 hooks_init(struct timers *, unsigned int);
+void		 hook_run(enum job_kind, struct conf_cmd *, const char *,
+		    int64_t, uint32_t, uint64_t, job_done_cb);
+int		 hook_busy(void);
+void		 hook_cap(enum job_kind, uint64_t);
+void		 hook_cancel(enum job_kind);
+int		 hooks_reap(pid_t, int);
+void		 hooks_timeout(void);
+void		 hooks_kill_all(void);
+
+/* alert.c */
+void		 alert(const char *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
 
 /* control.c */
 int		 control_init(const char *, const char *);
@@ -174,6 +205,7 @@ void		 control_accept(void);
 int		 control_pollfds(struct pollfd *, int);
 void		 control_dispatch(struct pollfd *, int);
 int		 control_running(const char *);
+void		 control_forward(uint32_t, uint32_t, const void *, size_t);
 
 /* ctl.c */
 int		 ctl_main(int, char *[]);

@@ -134,9 +134,12 @@ ctl log verbose > "$tmp/out" 2>&1
 is "$?" 0 "log verbose"
 ctl log brief > "$tmp/out" 2>&1
 is "$?" 0 "log brief"
+ctl sync > "$tmp/out" 2>&1
+is "$?:$(cat "$tmp/out")" "1:failoverctl: sync: not available yet" \
+    "sync answers not available yet"
 ctl switchover > "$tmp/out" 2>&1
-is "$?:$(cat "$tmp/out")" "1:failoverctl: switchover: not available yet" \
-    "switchover answers not available yet"
+is "$?:$(cat "$tmp/out")" "1:failoverctl: switchover: the database is down" \
+    "switchover without a database says so"
 ctl frobnicate > /dev/null 2>&1
 is "$?" 1 "an unknown command exits 1"
 
