@@ -79,6 +79,7 @@ static uint64_t			 t0;
 static int			 extended;	/* netd confirmed t0 */
 static uint64_t			 next_renew_at;
 static uint64_t			 grab_sent;	/* an acquire lost in flight */
+static int			 renew_out;	/* a renewal in flight */
 
 /* the row as last read */
 static struct {
@@ -478,6 +479,7 @@ work(void)
 			p[4] = ep;
 			p[5] = lmm;
 			extended = 0;
+			renew_out = 1;
 			db_send(Q_RENEW, 6, p);
 			return;
 		}
@@ -530,6 +532,7 @@ lease_connected(void)
 void
 lease_db_down(const char *err)
 {
+	struct histreq	*h;
 	struct db_msg	 m;
 	struct fo_timing *t = &hconf.timing;
 	uint32_t	 cap;
@@ -548,6 +551,16 @@ lease_db_down(const char *err)
 	if (backoff > cap)
 		backoff = cap;
 	timer_set(&timers, T_RECONNECT, backoff);
+	/* a renewal lost with the connection may be sent again: t0 holds */
+	if (renew_out) {
+		renew_out = 0;
+		extended = 1;
+	}
+	while ((h = TAILQ_FIRST(&histq)) != NULL) {
+		TAILQ_REMOVE(&histq, h, entry);
+		req_result(h->id, 1, "history: %s", err);
+		free(h);
+	}
 	if (dm.on && dm.ok && !dm.want_release)
 		finish_demotion();
 	if (stopping == 1) {
@@ -903,6 +916,7 @@ lease_result(enum query q, PGresult *r, uint64_t sent)
 			handle_row(r, now_ms());
 		break;
 	case Q_RENEW:
+		renew_out = 0;
 		if (role != ROLE_ACTIVE && !(role == ROLE_DEMOTING &&
 		    !dm.forced))
 			break;

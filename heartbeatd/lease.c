@@ -242,6 +242,18 @@ db_drop(const char *why)
 	lease_db_down(db.error);
 }
 
+/* The server's notices go to the log, not to stderr. */
+static void
+db_notice(void *arg, const char *msg)
+{
+	char	 buf[FAULT_LEN];
+
+	(void)arg;
+	strlcpy(buf, msg, sizeof(buf));
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("database: %s", buf);
+}
+
 /* Start a connection; it completes in db_io(). */
 int
 db_connect(void)
@@ -260,6 +272,7 @@ db_connect(void)
 		db_drop(PQerrorMessage(db.conn));
 		return (-1);
 	}
+	PQsetNoticeProcessor(db.conn, db_notice, NULL);
 	if (PQsetnonblocking(db.conn, 1) == -1) {
 		db_drop(PQerrorMessage(db.conn));
 		return (-1);

@@ -485,6 +485,7 @@ active_hook_done(enum job_kind kind, int status)
 }
 
 static int	 drop_ok;
+static void	 standby_hook_start(void);
 
 static void
 standby_hook_done(enum job_kind kind, int status)
@@ -498,6 +499,32 @@ standby_hook_done(enum job_kind kind, int status)
 	if (status != 0)
 		alert("hook-failed", "on-standby exited %d", status);
 	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE_DONE, &o, sizeof(o));
+}
+
+/*
+ * on-standby after the addresses are gone.  Planned: its own timeout.
+ * Forced: M - S at most, and killed at t0 + L - S while that is ahead; a
+ * node that wakes up past it (SIGSTOP, a paused VM) still gets M - S to
+ * stop the application in order.
+ */
+static int	 forced_demotion;
+
+static void
+standby_hook_start(void)
+{
+	struct fo_conf	*conf = mon.conf;
+	uint32_t	 timeout, ms = conf->timing.margin - conf->timing.slack;
+	uint64_t	 hard = 0, now = now_ms();
+
+	timeout = conf->on_standby ? conf->on_standby->timeout : 0;
+	if (forced_demotion) {
+		if (timeout > ms)
+			timeout = ms;
+		if (mon.kill_at > now)
+			hard = mon.kill_at;
+	}
+	hook_run(JOB_ON_STANDBY, conf->on_standby, "standby", mon.epoch,
+	    timeout, hard, standby_hook_done);
 }
 
 static void
@@ -535,10 +562,12 @@ monitor_role(struct role_msg *rm)
 		hook_cancel(JOB_ON_ACTIVE);
 		hook_cancel(JOB_CHECK);
 		if (old == ROLE_DEMOTING) {
-			if (rm->forced)
+			if (rm->forced && !forced_demotion && rm->kill_at > now)
 				hook_cap(JOB_ON_STANDBY, rm->kill_at);
+			forced_demotion |= rm->forced;
 			break;
 		}
+		forced_demotion = rm->forced;
 		alert("demote", "%s leaves the active role (epoch %lld): %s",
 		    conf->node, (long long)rm->epoch, rm->reason);
 		drop_ok = 0;
@@ -546,7 +575,8 @@ monitor_role(struct role_msg *rm)
 		lm.t0 = rm->t0;
 		monitor_compose(PROC_NET, IMSG_VIP_DROP, &lm, sizeof(lm));
 		if (rm->forced && rm->kill_at != 0 && now >= rm->kill_at)
-			log_warnx("demote: already past t0 + L - S");
+			log_warnx("demote: already past t0 + L - S: on-standby "
+			    "gets M - S from now");
 		break;
 	case ROLE_FAULT:
 		if (old == ROLE_FAULT)
@@ -716,11 +746,7 @@ monitor_dispatch_child(enum proc_id id)
 			if (mon.role != ROLE_DEMOTING)
 				break;
 			drop_ok = o.ok;
-			/* planned: its own timeout; forced: until L - S */
-			hook_run(JOB_ON_STANDBY, conf->on_standby, "standby",
-			    mon.epoch, conf->on_standby ?
-			    conf->on_standby->timeout : 0, mon.kill_at,
-			    standby_hook_done);
+			standby_hook_start();
 			break;
 		default:
 			fatalx("%s: unexpected message %u from %s", __func__,

@@ -1459,19 +1459,19 @@ check_cmd(int *errors, const char *what, struct conf_cmd *cmd, uid_t suid)
 			    strerror(errno));
 			return;
 		}
+		/* a sticky root directory (/tmp) protects what root owns */
+		if (S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
+		    st.st_uid == 0)
+			goto next;
 		if ((st.st_uid != 0 && st.st_uid != suid) ||
-		    (st.st_mode & S_IWOTH) ||
-		    ((st.st_mode & S_IWGRP) && !(S_ISDIR(st.st_mode) &&
-		    (st.st_mode & S_ISVTX) && st.st_uid == 0))) {
-			if (st.st_mode & S_IWGRP || st.st_mode & S_IWOTH ||
-			    (st.st_uid != 0 && st.st_uid != suid)) {
-				yyerror("%s %s: refused, %s is writable by "
-				    "someone other than root and the script "
-				    "user", what, cmd->argv[0], path);
-				(*errors)++;
-				return;
-			}
+		    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+			yyerror("%s %s: refused, %s is writable by someone "
+			    "other than root and the script user", what,
+			    cmd->argv[0], path);
+			(*errors)++;
+			return;
 		}
+next:
 		if (strcmp(path, "/") == 0)
 			break;
 		if ((p = strrchr(path, '/')) == NULL)

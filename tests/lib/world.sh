@@ -1,0 +1,250 @@
+# A world of hosts on one machine (see ../shared/TESTING.md): a switch
+# namespace with a bridge, one namespace per host joined to it by a veth
+# pair, a throwaway PostgreSQL in the database namespace, and failoverd
+# nodes with hooks that stamp every run into a file.  Source after tap.sh.
+#
+#   world_up            namespaces, bridge, addresses
+#   pg_start / pg_stop  PostgreSQL at 192.0.2.5 (database "failover")
+#   node_conf NAME ...  write NAME's configuration (extra lines as args)
+#   node_start NAME     start failoverd in NAME's namespace
+#   node_kill NAME      kill -9 every failoverd process of NAME
+#   world_down          undo all of it (the EXIT trap calls it)
+
+W_ID=$$
+W_TMP=$(mktemp -d /tmp/fo-world.XXXXXX)
+chmod 755 "$W_TMP"
+W_SW=fo-sw-$W_ID
+W_PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+W_NODES=""
+W_PIDS=""
+DB_ADDR=192.0.2.5
+CLIENT_ADDR=192.0.2.100
+TIMING=${TIMING:-"heartbeat interval 100ms dead 3s margin 1s slack 100ms timeout 250ms"}
+
+declare -A NODE_ADDR=([a]=192.0.2.11 [b]=192.0.2.12 [c]=192.0.2.13)
+declare -A NODE_PRIO=([a]=100 [b]=100 [c]=100)
+declare -A NODE_PID
+
+ns() { echo "fo-$1-$W_ID"; }
+# nsenter execs the command itself (ip netns exec may fork), so $! is
+# the process the test started
+nsx() { local n=$1; shift; nsenter --net="/run/netns/$(ns "$n")" -- "$@"; }
+# for "nsx_bg NAME CMD &": the backgrounded subshell becomes CMD
+nsx_bg() { local n=$1; shift; exec nsenter --net="/run/netns/$(ns "$n")" -- "$@"; }
+
+# host NAME ADDRESS MAC: a namespace with eth0 on the bridge
+host_add() {
+	local n=$1 addr=$2 mac=$3 nsn
+	nsn=$(ns "$n")
+	ip netns add "$nsn"
+	ip -n "$W_SW" link add "p-$n" type veth peer name eth0 netns "$nsn"
+	ip -n "$W_SW" link set "p-$n" master br0 up
+	ip -n "$nsn" link set lo up
+	ip -n "$nsn" link set eth0 address "$mac"
+	ip -n "$nsn" addr add "$addr/24" dev eth0
+	ip -n "$nsn" link set eth0 up
+}
+
+world_up() {
+	command -v ip >/dev/null || skip_all "no iproute2 (run: make deps)"
+	[ -n "$W_PGBIN" ] || skip_all "no PostgreSQL server (run: make deps)"
+	getent passwd postgres >/dev/null || skip_all "no postgres user (run: make deps)"
+	getent passwd _failoverd >/dev/null || skip_all "no _failoverd user (run: make deps)"
+	ip netns add "$W_SW" || return 1
+	ip -n "$W_SW" link add br0 type bridge
+	ip -n "$W_SW" link set br0 up
+	host_add db "$DB_ADDR" 02:00:00:00:00:05
+	host_add client "$CLIENT_ADDR" 02:00:00:00:01:00
+	host_add a "${NODE_ADDR[a]}" 02:00:00:00:00:11
+	host_add b "${NODE_ADDR[b]}" 02:00:00:00:00:12
+	printf '#!/bin/sh\n# stamp: ns-since-epoch hook role epoch\necho "$(date +%%s%%N) $1 $FAILOVER_ROLE $FAILOVER_EPOCH" >> %s/hooks.$FAILOVER_NODE\n' \
+	    "$W_TMP" > "$W_TMP/hook"
+	chmod 755 "$W_TMP/hook"
+}
+
+world_down() {
+	local n p
+	for p in $W_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for n in a b c; do
+		[ -n "${NODE_PID[$n]}" ] && node_kill "$n"
+	done
+	pg_stop
+	for n in a b c client db; do
+		ip netns del "$(ns "$n")" 2>/dev/null
+	done
+	ip netns del "$W_SW" 2>/dev/null
+	[ -n "$KEEP" ] || rm -rf "$W_TMP"
+}
+
+pg_start() {
+	local d=$W_TMP/pg
+	if [ ! -d "$d" ]; then
+		mkdir -p "$d"
+		chown postgres "$d"
+		setpriv --reuid=postgres --regid=postgres --init-groups \
+		    "$W_PGBIN/initdb" -D "$d/data" -A trust -U postgres \
+		    --no-sync >"$W_TMP/initdb.log" 2>&1 || return 1
+		cat >> "$d/data/postgresql.conf" <<EOF
+listen_addresses = '$DB_ADDR'
+unix_socket_directories = '$d'
+fsync = off
+synchronous_commit = on
+max_connections = 30
+EOF
+		echo "host all all 192.0.2.0/24 trust" >> "$d/data/pg_hba.conf"
+	fi
+	nsx_bg db setpriv --reuid=postgres --regid=postgres --init-groups \
+	    "$W_PGBIN/postgres" -D "$d/data" >>"$W_TMP/pg.log" 2>&1 &
+	W_PG_PID=$!
+	wait_for 15000 nsx db "$W_PGBIN/pg_isready" -q -h "$DB_ADDR" || return 1
+	if [ ! -f "$d/created" ]; then
+		psql_db postgres -c "CREATE ROLE failover LOGIN" >/dev/null &&
+		psql_db postgres -c "CREATE DATABASE failover OWNER failover" \
+		    >/dev/null && touch "$d/created"
+	fi
+}
+
+pg_stop() {
+	[ -n "$W_PG_PID" ] || return 0
+	kill -INT "$W_PG_PID" 2>/dev/null
+	wait_for 15000 dead "$W_PG_PID"
+	wait "$W_PG_PID" 2>/dev/null
+	W_PG_PID=
+}
+
+# psql_db DBNAME ARGS...: as postgres, from the database namespace
+psql_db() {
+	local db=$1
+	shift
+	nsx db setpriv --reuid=postgres --regid=postgres --init-groups \
+	    psql -X -q -h "$DB_ADDR" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
+}
+
+# sql QUERY: one value, as the failover role
+sql() {
+	psql_db failover -At -c "$1" 2>/dev/null
+}
+
+node_conf() {
+	local n=$1 m
+	shift
+	{
+		echo "cluster \"test\""
+		for m in $W_NODES; do
+			echo "node \"$m\" { address ${NODE_ADDR[$m]} priority ${NODE_PRIO[$m]} }"
+		done
+		echo "database \"hostaddr=$DB_ADDR dbname=failover user=failover\""
+		echo "$TIMING"
+		echo "control socket \"$W_TMP/$n.sock\" group \"root\""
+		echo "on-active \"$W_TMP/hook on-active\" timeout 5s"
+		echo "on-standby \"$W_TMP/hook on-standby\" timeout 5s"
+		echo "on-fault \"$W_TMP/hook on-fault\" timeout 5s"
+		for m in "$@"; do
+			echo "$m"
+		done
+	} > "$W_TMP/$n.conf"
+	chmod 644 "$W_TMP/$n.conf"
+}
+
+node_start() {
+	local n=$1
+	: >> "$W_TMP/$n.log"
+	nsx_bg "$n" "$FAILOVERD" -d -v -N "$n" -f "$W_TMP/$n.conf" \
+	    >> "$W_TMP/$n.log" 2>&1 &
+	NODE_PID[$n]=$!
+}
+
+# every process of the node: the monitor and its children
+node_pids() {
+	local p=${NODE_PID[$1]}
+	[ -n "$p" ] || return 0
+	echo "$p" $(pgrep -P "$p" 2>/dev/null)
+}
+
+node_kill() {
+	local n=$1 pids
+	pids=$(node_pids "$n")
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	wait "${NODE_PID[$n]}" 2>/dev/null
+	NODE_PID[$n]=
+}
+
+node_stop() {
+	local n=$1 p=${NODE_PID[$1]}
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null
+	wait_for 15000 dead "$p"
+	wait "$p" 2>/dev/null
+	NODE_PID[$n]=
+}
+
+ctl() {
+	local n=$1
+	shift
+	"$FAILOVERCTL" -s "$W_TMP/$n.sock" "$@"
+}
+
+# role NAME: the node's role from status -j, "none" when it answers not
+role() {
+	ctl "$1" status -j 2>/dev/null |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["role"])' 2>/dev/null ||
+	    echo none
+}
+
+is_role() {
+	[ "$(role "$1")" = "$2" ]
+}
+
+# db_is NAME up|down: the database as the node's status shows it
+db_is() {
+	ctl "$1" status -j 2>/dev/null | grep -q "\"db\":\"$2\""
+}
+
+# the lease holder as the database has it
+holder() {
+	sql "SELECT coalesce(holder, '') FROM failover_lease WHERE cluster = 'test'"
+}
+
+epoch() {
+	sql "SELECT epoch FROM failover_lease WHERE cluster = 'test'"
+}
+
+# actives: how many nodes say they are active
+actives() {
+	local n c=0
+	for n in $W_NODES; do
+		[ "$(role "$n")" = active ] && c=$((c + 1))
+	done
+	echo "$c"
+}
+
+# last_hook NAME HOOK: the stamp (ns) of the node's last run of HOOK
+last_hook() {
+	# a string: awk would print nanoseconds as a float
+	awk -v h="$2" '$2 == h { t = $1 } END { print (t == "" ? 0 : t) }' \
+	    "$W_TMP/hooks.$1" 2>/dev/null || echo 0
+}
+
+count_hook() {
+	awk -v h="$2" '$2 == h { c++ } END { print c + 0 }' "$W_TMP/hooks.$1" 2>/dev/null || echo 0
+}
+
+ms_now() {
+	echo $(( $(date +%s%N) / 1000000 ))
+}
+
+# nft_cut NAME: drop everything between the node and the database
+nft_cut() {
+	nsx "$1" nft -f - <<EOF
+table inet cut {
+	chain out { type filter hook output priority 0; ip daddr $DB_ADDR drop; }
+	chain in { type filter hook input priority 0; ip saddr $DB_ADDR drop; }
+}
+EOF
+}
+
+nft_heal() {
+	nsx "$1" nft delete table inet cut
+}
