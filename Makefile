@@ -122,11 +122,16 @@ chaos: all
 	CHAOS=1 prove -v tests/integration/*.t
 
 bench: all
+	@test "$$(id -u)" = 0 || { echo "make bench: run as root" >&2; exit 1; }
 	@for b in tests/bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
 
-demo: all
+# install what is missing first, so a fresh machine needs only this
+demo:
 	@test "$$(id -u)" = 0 || { echo "make demo: run as root (sudo make demo)" >&2; exit 1; }
-	@getent passwd _failoverd >/dev/null || $(MAKE) deps
+	@{ getent passwd _failoverd && command -v nft && command -v nsenter && \
+	    command -v byacc && pkg-config --exists libnl-route-3.0 libseccomp && \
+	    ls /usr/lib/postgresql/*/bin/postgres; } >/dev/null 2>&1 || $(MAKE) deps
+	$(MAKE) all
 	tests/demo.sh
 
 clean:

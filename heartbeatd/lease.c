@@ -78,7 +78,7 @@ static const char *statements[] = {
 	    "  WHERE cluster = $1 AND epoch = $5::bigint AND beat = $6::bigint"
 	    "  RETURNING epoch),"
 	    " e AS (INSERT INTO failover_event (cluster, node, epoch, event,"
-	    "  detail) SELECT $1, $2, epoch, 'takeover', $7 FROM u)"
+	    "  detail) SELECT $1, $2, epoch, 'takeover', 'from ' || $7 FROM u)"
 	    " SELECT epoch FROM u",
 	/* a planned release names the node the lease is handed to */
 	[Q_RELEASE] =

@@ -1,11 +1,58 @@
-#!/bin/sh
-# sudo make demo: a failover end to end on a throwaway PostgreSQL and
-# network namespaces.  The daemon frame is in place; the failover itself
-# comes with the lease (heartbeatd).
+#!/bin/bash
+# sudo make demo: a failover end to end, on a throwaway PostgreSQL and
+# network namespaces that it builds here and removes when it ends.
 top=$(cd "$(dirname "$0")/.." && pwd)
-echo "failoverd demo"
+. "$top/tests/lib/tap.sh"
+. "$top/tests/lib/world.sh"
+trap world_down EXIT
+TIMING="heartbeat interval 200ms dead 3s margin 1s slack 200ms timeout 500ms"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { echo "\$ failoverctl $*"; ctl "$@"; }
+
+say "building a world: a switch, a database host, nodes a and b (192.0.2.0/24)"
+world_up || exit 1
+pg_start || { echo "PostgreSQL did not start"; exit 1; }
+echo "PostgreSQL 192.0.2.5, database failover"
+W_NODES="a b"
+node_conf a
+node_conf b
+echo "configuration of node a ($W_TMP/a.conf):"
+sed 's/^/    /' "$W_TMP/a.conf"
+
+say "starting failoverd on both nodes at once: exactly one becomes active"
+node_start a
+node_start b
+wait_for 15000 sh -c "grep -q 'role standby -> active' '$W_TMP/a.log' '$W_TMP/b.log'"
+sleep 0.5
+A=$(holder)
+B=$([ "$A" = a ] && echo b || echo a)
+show "$A" status
 echo
-echo "The frame works: checking the shipped example configuration."
-"$top/build/failoverd" -n -f "$top/conf/failoverd.conf" 2>&1 | tail -1
-echo
-echo "The failover demo comes with the lease (heartbeatd): not yet."
+show "$B" status
+
+say "switchover from $A to $B (planned: on-standby, release, acquire)"
+t=$(ms_now)
+show "$A" switchover "$B"
+echo "took $(( $(ms_now) - t )) ms"
+
+say "kill -9 of every failoverd process on $B (the active node)"
+node_kill "$B"
+t=$(ms_now)
+while [ "$(holder)" != "$A" ]; do sleep 0.02; done
+echo "$A took over after $(( $(ms_now) - t )) ms (dead interval L = 3 s)"
+sleep 0.3
+show "$A" status
+
+say "$B comes back: it joins as a standby"
+node_start "$B"
+wait_for 10000 is_role "$B" standby
+show "$B" status
+
+say "the cluster's history, from the database"
+show "$A" history -n 12
+
+say "hook runs, as the application would see them (ns-since-epoch hook role epoch)"
+cat "$W_TMP"/hooks.a "$W_TMP"/hooks.b | sort -n
+
+say "done: removing the namespaces and the database"
