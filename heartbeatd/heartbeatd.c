@@ -641,7 +641,7 @@ static void
 finish_demotion(void)
 {
 	enum role	 then = dm.then;
-	const char	*why = "";
+	char		 why[FAULT_LEN] = "";
 	uint32_t	 id = dm.id;
 
 	timer_stop(&timers, T_DEADLINE);
@@ -649,11 +649,12 @@ finish_demotion(void)
 	extended = 0;
 	if (!dm.ok) {
 		then = ROLE_FAULT;
-		why = "on-standby failed or netd did not drop the addresses";
+		strlcpy(why, "on-standby failed or netd did not drop the "
+		    "addresses", sizeof(why));
 		fault_check = 0;
 		event_add("fault", "%s", why);
 	} else if (then == ROLE_FAULT) {
-		why = dm.detail;
+		strlcpy(why, dm.detail, sizeof(why));
 		fault_check = dm.reason == DEMOTE_FAULT &&
 		    strncmp(dm.detail, "check", 5) == 0;
 		event_add("fault", "%s", why);
@@ -665,6 +666,9 @@ finish_demotion(void)
 	set_role(then, why);
 	if (then == ROLE_MAINTENANCE)
 		req_result(id, 0, "in maintenance");
+	else
+		req_result(id, 1, "standby: the demotion ended in %s: %s",
+		    role_name(then), why);
 	want_poll = 1;
 }
 

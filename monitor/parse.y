@@ -71,6 +71,8 @@ static void		 where_set(struct conf_where *);
 static void		 where_free(struct conf_where *);
 static void		 where_use(struct conf_where *);
 static int		 cmd_split(struct conf_cmd *, char *);
+static void		 cmd_free(struct conf_cmd *);
+static void		 free_cmd(struct conf_cmd *);
 static int		 check_secret_here(const char *);
 static int		 conninfo_has_password(const char *);
 static int		 conninfo_check_hostaddr(const char *);
@@ -373,12 +375,14 @@ main		: CLUSTER STRING		{
 			where_set(&conf->user_where);
 		}
 		| ONACTIVE STRING		{
+			cmd_free(conf->on_active);
 			cur_cmd = conf->on_active = xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->timeout = DEFAULT_ACTIVE_TIMEOUT;
 			if (cmd_split(cur_cmd, $2) == -1)
 				YYERROR;
 		} hooktimeout
 		| ONSTANDBY STRING		{
+			cmd_free(conf->on_standby);
 			cur_cmd = conf->on_standby =
 			    xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->timeout = DEFAULT_STANDBY_TIMEOUT;
@@ -386,12 +390,14 @@ main		: CLUSTER STRING		{
 				YYERROR;
 		} hooktimeout
 		| ONFAULT STRING		{
+			cmd_free(conf->on_fault);
 			cur_cmd = conf->on_fault = xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->timeout = DEFAULT_FAULT_TIMEOUT;
 			if (cmd_split(cur_cmd, $2) == -1)
 				YYERROR;
 		} hooktimeout
 		| CHECK STRING			{
+			cmd_free(conf->check);
 			cur_cmd = conf->check = xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->interval = DEFAULT_CHECK_INTERVAL;
 			cur_cmd->fall = DEFAULT_CHECK_FALL;
@@ -1652,6 +1658,14 @@ conf_check(void)
 	return (errors);
 }
 
+/* A hook, check or alert command given twice: the first goes. */
+static void
+cmd_free(struct conf_cmd *cmd)
+{
+	free_cmd(cmd);
+	free(cmd);
+}
+
 static void
 where_set(struct conf_where *w)
 {
@@ -1754,14 +1768,10 @@ free_config(struct fo_conf *c)
 		free_cmd(&a->cmd);
 		free(a);
 	}
-	free_cmd(c->on_active);
-	free(c->on_active);
-	free_cmd(c->on_standby);
-	free(c->on_standby);
-	free_cmd(c->on_fault);
-	free(c->on_fault);
-	free_cmd(c->check);
-	free(c->check);
+	cmd_free(c->on_active);
+	cmd_free(c->on_standby);
+	cmd_free(c->on_fault);
+	cmd_free(c->check);
 	free(c->ctl_socket);
 	free(c->ctl_group);
 	free(c->script_user);

@@ -241,6 +241,18 @@ for round in $(seq 1 $ROUNDS); do
 	wait_for 10000 is_role "$A" standby
 	ok $? "round $round: $A restarted as standby"
 	check "round $round: no split brain (SIGTERM)" no_split_brain
+
+	# --- both stopped, then started at the same instant ---
+	node_stop a
+	node_stop b
+	is "$(holder)" "" "round $round: both stopped cleanly: the lease is free"
+	node_start a
+	node_start b
+	A=$(wait_active 15000)
+	ok $? "round $round: started at once: exactly one active ($A, ${WAITED} ms)"
+	wait_for 5000 is_role "$(other "$A")" standby
+	ok $? "round $round: the other is standby"
+	check "round $round: no split brain (simultaneous start)" no_split_brain
 done
 
 # --- maintenance: a node in maintenance never takes over -----------------
