@@ -34,7 +34,7 @@ COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
 		monitor/ctl.c monitor/hooks.c monitor/alert.c
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c
-NETD =		netd/netd.c
+NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
 SYNCD =		syncd/syncd.c
 SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
 OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o

@@ -115,6 +115,8 @@ enum imsg_type {
 	IMSG_VIP_EXTEND,
 	IMSG_VIP_DROP,
 	IMSG_VIP_DROPPED,
+	IMSG_VIP_STATE,
+	IMSG_NET_FAULT,
 	/* control socket */
 	IMSG_CTL_STATUS,
 	IMSG_CTL_STATUS_NODE,
@@ -278,11 +280,29 @@ struct demote_msg {
 	char		 detail[FAULT_LEN];
 };
 
+#define VIP_ALL		0xffffffffU
+/* IMSG_VIP_BIND, IMSG_VIP_EXTEND, IMSG_VIP_DROP: by index, or all */
+struct vip_req {
+	int64_t		 epoch;
+	uint64_t	 t0;
+	uint32_t	 index;
+	uint32_t	 pad;
+};
+
+/* IMSG_VIP_STATE */
+struct vip_state {
+	uint32_t	 index;
+	uint32_t	 bound;
+};
+
+#define HEALTH_CHECK	1	/* a fault the check clears */
+#define HEALTH_LINK	2	/* a fault the link's return clears */
+
 /* IMSG_DEMOTE_DONE, IMSG_VIP_BOUND, IMSG_VIP_DROPPED, IMSG_START,
- * IMSG_MAINTENANCE, IMSG_HEALTH: a yes or no with a reason */
+ * IMSG_HEALTH, IMSG_NET_FAULT: a yes or no with a reason */
 struct ok_msg {
 	uint32_t	 ok;
-	uint32_t	 pad;
+	uint32_t	 source;	/* IMSG_HEALTH: HEALTH_* */
 	int64_t		 epoch;
 	char		 reason[FAULT_LEN];
 };

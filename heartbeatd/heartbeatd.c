@@ -70,7 +70,7 @@ static enum role		 role = ROLE_STARTING;
 static int			 started;	/* the monitor's start is done */
 static int			 maintenance;
 static int			 health_bad;
-static int			 fault_check;	/* the fault clears with health */
+static uint32_t			 fault_src;	/* HEALTH_*: what clears it */
 static char			 reason[FAULT_LEN];
 
 /* the lease as this process holds it */
@@ -597,6 +597,17 @@ become_active(int64_t epoch, uint64_t sent, const char *how)
 		lease_lost("the grant came back after t0 + L - M");
 }
 
+/* Which fault clears by itself: a check's, a link's; others by resume. */
+static uint32_t
+fault_source(const char *detail)
+{
+	if (strncmp(detail, "check", 5) == 0)
+		return (HEALTH_CHECK);
+	if (strncmp(detail, "link", 4) == 0)
+		return (HEALTH_LINK);
+	return (0);
+}
+
 static void
 start_demotion(int forced, uint32_t why, const char *target, enum role then,
     uint32_t id, const char *detail)
@@ -651,12 +662,11 @@ finish_demotion(void)
 		then = ROLE_FAULT;
 		strlcpy(why, "on-standby failed or netd did not drop the "
 		    "addresses", sizeof(why));
-		fault_check = 0;
+		fault_src = 0;
 		event_add("fault", "%s", why);
 	} else if (then == ROLE_FAULT) {
 		strlcpy(why, dm.detail, sizeof(why));
-		fault_check = dm.reason == DEMOTE_FAULT &&
-		    strncmp(dm.detail, "check", 5) == 0;
+		fault_src = fault_source(dm.detail);
 		event_add("fault", "%s", why);
 	} else if (then == ROLE_MAINTENANCE) {
 		maintenance = 1;
@@ -1118,7 +1128,7 @@ handle_maintenance(struct demote_msg *d)
 	/* resume: leave maintenance, clear a fault */
 	if (role == ROLE_MAINTENANCE || role == ROLE_FAULT) {
 		maintenance = 0;
-		fault_check = 0;
+		fault_src = 0;
 		event_add("resume", "was %s", role_name(role));
 		set_role(started ? ROLE_STANDBY : ROLE_STARTING, "");
 		want_poll = 1;
@@ -1222,7 +1232,7 @@ heartbeatd_dispatch(void)
 				    ROLE_STANDBY, 0, d.detail);
 			} else if (d.reason == DEMOTE_FAULT &&
 			    (role == ROLE_STANDBY || role == ROLE_STARTING)) {
-				fault_check = strncmp(d.detail, "check", 5) == 0;
+				fault_src = fault_source(d.detail);
 				event_add("fault", "%s", d.detail);
 				set_role(ROLE_FAULT, d.detail);
 			}
@@ -1256,15 +1266,21 @@ heartbeatd_dispatch(void)
 			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_HEALTH");
 			o.reason[sizeof(o.reason) - 1] = '\0';
-			health_bad = !o.ok;
-			if (health_bad && role == ROLE_STANDBY) {
-				fault_check = 1;
+			if (o.source != HEALTH_CHECK &&
+			    o.source != HEALTH_LINK)
+				fatalx("bad IMSG_HEALTH source");
+			if (o.source == HEALTH_CHECK)
+				health_bad = !o.ok;
+			if (!o.ok && role == ROLE_STANDBY) {
+				fault_src = o.source;
 				event_add("fault", "%s", o.reason);
 				set_role(ROLE_FAULT, o.reason);
-			} else if (!health_bad && role == ROLE_FAULT &&
-			    fault_check) {
-				fault_check = 0;
-				event_add("resume", "check healthy again");
+			} else if (o.ok && role == ROLE_FAULT &&
+			    fault_src == o.source) {
+				fault_src = 0;
+				event_add("resume", "%s healthy again",
+				    o.source == HEALTH_CHECK ? "check" :
+				    "link");
 				set_role(maintenance ? ROLE_MAINTENANCE :
 				    ROLE_STANDBY, "");
 			}

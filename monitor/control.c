@@ -317,11 +317,13 @@ control_status(struct ctl_conn *c)
 		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_NODE, 0, 0, -1, &sn,
 		    sizeof(sn));
 	}
+	i = 0;
 	TAILQ_FOREACH(v, &conf->vips, entry) {
 		memset(&sv, 0, sizeof(sv));
 		sv.addr = v->addr;
 		sv.prefixlen = v->prefixlen;
-		sv.bound = 0;
+		sv.bound = i < MAX_VIPS_STATUS ? mon.vip_bound[i] : 0;
+		i++;
 		strlcpy(sv.ifname, v->ifname, sizeof(sv.ifname));
 		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_VIP, 0, 0, -1, &sv,
 		    sizeof(sv));

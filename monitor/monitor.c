@@ -70,6 +70,8 @@ static void		 monitor_runtime_dirs(void);
 static void		 monitor_stop(void);
 static void		 monitor_check(void);
 static void		 monitor_timers(void);
+static void		 monitor_promote_secondaries(void);
+static void		 monitor_net_fault(struct ok_msg *);
 
 static __dead void
 usage(void)
@@ -203,6 +205,7 @@ main(int argc, char *argv[])
 		fatalx("cannot open control socket %s", conf->ctl_socket);
 	log_notice("starting: node %s, cluster %s, configuration %s",
 	    conf->node, conf->cluster, conf->file);
+	monitor_promote_secondaries();
 	monitor_start_children();
 	monitor_send_config();
 	setproctitle("monitor");
@@ -531,7 +534,7 @@ static void
 monitor_role(struct role_msg *rm)
 {
 	struct fo_conf	*conf = mon.conf;
-	struct lease_msg lm;
+	struct vip_req	 vr;
 	enum role	 old = mon.role;
 	uint64_t	 now = now_ms();
 
@@ -553,9 +556,10 @@ monitor_role(struct role_msg *rm)
 			break;
 		alert("takeover", "%s active at epoch %lld (%s)", conf->node,
 		    (long long)rm->epoch, rm->reason);
-		lm.epoch = rm->epoch;
-		lm.t0 = rm->t0;
-		monitor_compose(PROC_NET, IMSG_VIP_BIND, &lm, sizeof(lm));
+		vr.epoch = rm->epoch;
+		vr.t0 = rm->t0;
+		vr.index = VIP_ALL;
+		monitor_compose(PROC_NET, IMSG_VIP_BIND, &vr, sizeof(vr));
 		break;
 	case ROLE_DEMOTING:
 		/* a demotion kills what runs for the active role */
@@ -571,9 +575,10 @@ monitor_role(struct role_msg *rm)
 		alert("demote", "%s leaves the active role (epoch %lld): %s",
 		    conf->node, (long long)rm->epoch, rm->reason);
 		drop_ok = 0;
-		lm.epoch = rm->epoch;
-		lm.t0 = rm->t0;
-		monitor_compose(PROC_NET, IMSG_VIP_DROP, &lm, sizeof(lm));
+		vr.epoch = rm->epoch;
+		vr.t0 = rm->t0;
+		vr.index = VIP_ALL;
+		monitor_compose(PROC_NET, IMSG_VIP_DROP, &vr, sizeof(vr));
 		if (rm->forced && rm->kill_at != 0 && now >= rm->kill_at)
 			log_warnx("demote: already past t0 + L - S: on-standby "
 			    "gets M - S from now");
@@ -633,6 +638,8 @@ monitor_dispatch_child(enum proc_id id)
 		case IMSG_VIP_BOUND:
 		case IMSG_VIP_EXTENDED:
 		case IMSG_VIP_DROPPED:
+		case IMSG_VIP_STATE:
+		case IMSG_NET_FAULT:
 			if (id != PROC_NET)
 				fatalx("message %u from %s", type,
 				    proc_name(id));
@@ -669,8 +676,13 @@ monitor_dispatch_child(enum proc_id id)
 			    conf->timing.margin;
 			mon.kill_at = lm.t0 + conf->timing.dead -
 			    conf->timing.slack;
-			monitor_compose(PROC_NET, IMSG_VIP_EXTEND, &lm,
-			    sizeof(lm));
+			{
+				struct vip_req vr = { lm.epoch, lm.t0,
+				    VIP_ALL, 0 };
+
+				monitor_compose(PROC_NET, IMSG_VIP_EXTEND, &vr,
+				    sizeof(vr));
+			}
 			break;
 		case IMSG_LEASE_SEEN:
 			if (imsg_get_data(&imsg, &sm, sizeof(sm)) == -1)
@@ -740,6 +752,22 @@ monitor_dispatch_child(enum proc_id id)
 			monitor_compose(PROC_HEARTBEAT, IMSG_VIP_EXTENDED, &lm,
 			    sizeof(lm));
 			break;
+		case IMSG_VIP_STATE: {
+			struct vip_state vs;
+
+			if (imsg_get_data(&imsg, &vs, sizeof(vs)) == -1 ||
+			    vs.index >= (uint32_t)conf->nvips ||
+			    vs.index >= MAX_VIPS_STATUS)
+				fatalx("bad IMSG_VIP_STATE");
+			mon.vip_bound[vs.index] = vs.bound != 0;
+			break;
+		}
+		case IMSG_NET_FAULT:
+			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+				fatalx("bad IMSG_NET_FAULT");
+			o.reason[sizeof(o.reason) - 1] = '\0';
+			monitor_net_fault(&o);
+			break;
 		case IMSG_VIP_DROPPED:
 			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_VIP_DROPPED");
@@ -753,6 +781,66 @@ monitor_dispatch_child(enum proc_id id)
 			    type, proc_name(id));
 		}
 		imsg_free(&imsg);
+	}
+}
+
+/*
+ * netd's faults: a link down or a VIP deleted by someone else demotes an
+ * active node; a link fault clears when the link is back.
+ */
+static void
+monitor_net_fault(struct ok_msg *o)
+{
+	struct demote_msg	 d;
+	struct ok_msg		 h;
+
+	if (o->ok) {
+		memset(&h, 0, sizeof(h));
+		h.ok = 1;
+		h.source = HEALTH_LINK;
+		monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &h, sizeof(h));
+		return;
+	}
+	alert("fault", "%s", o->reason);
+	if (mon.role == ROLE_ACTIVE) {
+		memset(&d, 0, sizeof(d));
+		d.reason = DEMOTE_FAULT;
+		strlcpy(d.detail, o->reason, sizeof(d.detail));
+		monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
+	} else if (o->source == HEALTH_LINK) {
+		memset(&h, 0, sizeof(h));
+		h.source = HEALTH_LINK;
+		strlcpy(h.reason, o->reason, sizeof(h.reason));
+		monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &h, sizeof(h));
+	}
+}
+
+/*
+ * A VIP with a prefix shorter than the host may be the primary address
+ * of its subnet: without promote_secondaries, deleting it would take the
+ * node's own address with it.
+ */
+static void
+monitor_promote_secondaries(void)
+{
+	struct conf_vip	*v;
+	char		 path[128];
+	int		 fd;
+
+	TAILQ_FOREACH(v, &mon.conf->vips, entry) {
+		if (v->addr.af != AF_INET || v->prefixlen == 32)
+			continue;
+		snprintf(path, sizeof(path),
+		    "/proc/sys/net/ipv4/conf/%s/promote_secondaries",
+		    v->ifname);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1 ||
+		    write(fd, "1", 1) != 1)
+			log_warn("cannot set %s", path);
+		else
+			log_notice("set promote_secondaries on %s for vip "
+			    "prefix /%d", v->ifname, v->prefixlen);
+		if (fd != -1)
+			close(fd);
 	}
 }
 
@@ -775,6 +863,7 @@ check_done(enum job_kind kind, int status)
 			    check_good);
 			memset(&o, 0, sizeof(o));
 			o.ok = 1;
+			o.source = HEALTH_CHECK;
 			monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &o,
 			    sizeof(o));
 		}
@@ -792,6 +881,7 @@ check_done(enum job_kind kind, int status)
 		monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
 	} else {
 		memset(&o, 0, sizeof(o));
+		o.source = HEALTH_CHECK;
 		snprintf(o.reason, sizeof(o.reason), "check failed %d times",
 		    check_fail);
 		monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &o, sizeof(o));

@@ -167,6 +167,8 @@ struct monitor_state {
 	int			 db_up;
 	char			 db_error[FAULT_LEN];
 	struct nodes_msg	 nodes;
+#define MAX_VIPS_STATUS	256
+	uint8_t			 vip_bound[MAX_VIPS_STATUS];
 };
 extern struct monitor_state	 mon;
 int		 monitor_reload(char *, size_t);

@@ -1,8 +1,12 @@
 /*
  * netd: the virtual IPs (DESIGN.md section 5).  It keeps CAP_NET_ADMIN
  * and CAP_NET_RAW only, runs as _failoverd in a chroot under seccomp, and
- * acts only on VIPs of its own copy of the configuration, by index.
- * This is the frame: configuration in, the event loop.
+ * acts only on VIPs of its own copy of the configuration, by index; it
+ * never takes an address or an interface name off a socket.
+ *
+ * The VIPs carry the lease: netd drops them at t0 + L - M by its own
+ * timer, whatever the other processes do, and their kernel lifetime ends
+ * before a standby may take over even if netd itself is killed.
  */
 
 #include <sys/types.h>
@@ -11,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,51 +24,179 @@
 #include "failoverd.h"
 #include "imsg.h"
 #include "log.h"
+#include "netd.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "timer.h"
-
-enum {
-	T_DROP		/* t0 + L - M: drop whatever the others do */
-};
+#include "util.h"
 
 #define MAX_VIPS	256
 
+enum {
+	T_DROP,		/* t0 + L - M: drop whatever the others do */
+	T_PROBE,	/* probe wait is over: bind or report the conflict */
+	T_GARP		/* the next announcement */
+};
+
+struct vip			*vips;
+uint32_t			 nvips;
+struct conf_net			 nconf;
+
 static struct imsgbuf		 ibuf_main;
-static struct conf_net		 nconf;
-static struct conf_vip_msg	*vips;
-static uint32_t			 nvips;
 static int			 conf_state;
 static struct timers		 timers;
-static int64_t			 bound_epoch = -1;
+static int64_t			 epoch = -1;	/* the lease the VIPs carry */
+static uint64_t			 t0;
+static int			 binding;	/* probing before the bind */
+static uint32_t			 garp_left;
 
 static void	 netd_dispatch(void);
 
-/*
- * The addresses carry the lease: netd keeps t0 + L - M on its own timer
- * and drops them then, with no word from any other process.
- */
 static void
-vip_deadline(uint64_t t0)
+send_main(uint32_t type, const void *data, size_t len)
 {
-	timer_set_at(&timers, T_DROP, t0 + nconf.timing.dead -
-	    nconf.timing.margin);
+	if (imsg_compose(&ibuf_main, type, 0, 0, -1, data, len) == -1)
+		fatal("imsg_compose");
+}
+
+void
+netd_vip_state(struct vip *v)
+{
+	struct vip_state	 s;
+
+	if (conf_state != 2)
+		return;
+	s.index = v->c.index;
+	s.bound = v->bound;
+	send_main(IMSG_VIP_STATE, &s, sizeof(s));
+}
+
+void
+netd_fault(const char *fmt, ...)
+{
+	struct ok_msg	 o;
+	va_list		 ap;
+
+	memset(&o, 0, sizeof(o));
+	o.ok = 0;
+	o.source = strncmp(fmt, "link", 4) == 0 ? HEALTH_LINK : 0;
+	o.epoch = epoch;
+	va_start(ap, fmt);
+	vsnprintf(o.reason, sizeof(o.reason), fmt, ap);
+	va_end(ap);
+	send_main(IMSG_NET_FAULT, &o, sizeof(o));
+}
+
+void
+netd_fault_clear(const char *what)
+{
+	struct ok_msg	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.ok = 1;
+	o.source = HEALTH_LINK;
+	strlcpy(o.reason, what, sizeof(o.reason));
+	send_main(IMSG_NET_FAULT, &o, sizeof(o));
+}
+
+static int
+drop_all(const char *why)
+{
+	uint32_t	 i;
+	int		 rc = 0;
+
+	for (i = 0; i < nvips; i++)
+		if (vips[i].bound && vip_drop(&vips[i], epoch, why) == -1)
+			rc = -1;
+	timer_stop(&timers, T_DROP);
+	timer_stop(&timers, T_GARP);
+	timer_stop(&timers, T_PROBE);
+	binding = 0;
+	epoch = -1;
+	return (rc);
 }
 
 static void
-vip_drop_all(const char *why)
+bound_reply(int ok, const char *fmt, ...)
 {
-	if (bound_epoch >= 0)
-		log_notice("dropping the addresses of epoch %lld: %s",
-		    (long long)bound_epoch, why);
-	bound_epoch = -1;
-	timer_stop(&timers, T_DROP);
+	struct ok_msg	 o;
+	va_list		 ap;
+
+	memset(&o, 0, sizeof(o));
+	o.ok = ok;
+	o.epoch = epoch;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(o.reason, sizeof(o.reason), fmt, ap);
+		va_end(ap);
+	}
+	send_main(IMSG_VIP_BOUND, &o, sizeof(o));
+}
+
+/* The probes had their time: bind every VIP, or report the conflict. */
+static void
+bind_all(void)
+{
+	char		 mac[32], a[ADDR_STRLEN];
+	int64_t		 e = epoch;
+	uint32_t	 i;
+
+	binding = 0;
+	for (i = 0; i < nvips; i++) {
+		if (vips[i].c.addr.af != AF_INET || !nconf.probe ||
+		    !arp_conflict(&vips[i], mac, sizeof(mac)))
+			continue;
+		addr_str(&vips[i].c.addr, a, sizeof(a));
+		log_warnx("address conflict: %s is already at %s on %s", a,
+		    mac, vips[i].c.ifname);
+		epoch = -1;
+		bound_reply(0, "address conflict: %s is at %s", a, mac);
+		return;
+	}
+	if (now_ms() >= t0 + nconf.timing.dead - nconf.timing.margin) {
+		epoch = -1;
+		bound_reply(0, "lease deadline passed before the bind");
+		return;
+	}
+	for (i = 0; i < nvips; i++) {
+		if (vip_bind(&vips[i], e, t0) == -1) {
+			drop_all("a bind failed");
+			epoch = e;
+			bound_reply(0, "cannot bind %s on %s",
+			    addr_str(&vips[i].c.addr, a, sizeof(a)),
+			    vips[i].c.ifname);
+			epoch = -1;
+			return;
+		}
+	}
+	timer_set_at(&timers, T_DROP, t0 + nconf.timing.dead -
+	    nconf.timing.margin);
+	garp_left = nconf.garp_count;
+	if (garp_left > 0 || nconf.garp_refresh)
+		timer_set(&timers, T_GARP, 0);
+	bound_reply(1, NULL);
+}
+
+static void
+announce(void)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < nvips; i++)
+		arp_announce(&vips[i]);
+	if (garp_left > 0)
+		garp_left--;
+	if (garp_left > 0)
+		timer_set(&timers, T_GARP, nconf.garp_interval);
+	else if (nconf.garp_refresh)
+		timer_set(&timers, T_GARP, nconf.garp_refresh);
 }
 
 void
 netd_main(int debug, int verbose)
 {
-	struct pollfd	 pfd[2];
+	struct pollfd	 pfd[4];
+	int		 n;
 
 	log_init(debug, verbose);
 	log_procinit(proc_name(PROC_NET));
@@ -82,16 +216,33 @@ netd_main(int debug, int verbose)
 			pfd[0].events |= POLLOUT;
 		pfd[1].fd = timers.fd;
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1) {
+		n = 2;
+		if (conf_state == 2) {
+			pfd[2].fd = arp_fd();
+			pfd[2].events = POLLIN;
+			pfd[3].fd = link_fd();
+			pfd[3].events = POLLIN;
+			n = 4;
+		}
+		if (poll(pfd, n, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
+		/* the lease's deadline first */
 		if (pfd[1].revents & POLLIN) {
 			timer_ack(&timers);
 			if (timer_due(&timers, T_DROP))
-				vip_drop_all("lease deadline t0 + L - M");
+				drop_all("lease deadline t0 + L - M");
+			if (timer_due(&timers, T_PROBE))
+				bind_all();
+			if (timer_due(&timers, T_GARP))
+				announce();
 		}
+		if (n == 4 && pfd[2].revents & POLLIN)
+			arp_input();
+		if (n == 4 && pfd[3].revents & POLLIN)
+			link_input();
 		if (pfd[0].revents & POLLOUT)
 			proc_write(&ibuf_main);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
@@ -99,17 +250,38 @@ netd_main(int debug, int verbose)
 	}
 }
 
+/* A request names every VIP or one of netd's own table, nothing else. */
+static int
+vip_req_valid(struct vip_req *r, const char *what)
+{
+	if (r->index == VIP_ALL || r->index < nvips)
+		return (1);
+	log_warnx("refused %s: VIP index %u is not in the table of %u",
+	    what, r->index, nvips);
+	return (0);
+}
+
 static void
 netd_dispatch(void)
 {
 	struct imsg		 imsg;
 	struct conf_vip_msg	 vm;
+	struct vip_req		 r;
 	struct lease_msg	 lm;
 	struct ok_msg		 o;
 	ssize_t			 n;
-	int			 v;
+	uint32_t		 i;
+	int			 v, probing;
 
-	proc_read(&ibuf_main);
+	switch (imsgbuf_read(&ibuf_main)) {
+	case -1:
+		fatal("read from monitor");
+	case 0:
+		/* at exit no VIP of the configuration stays here */
+		if (conf_state == 2)
+			vip_drop_stale();
+		exit(0);
+	}
 	for (;;) {
 		if ((n = imsg_get(&ibuf_main, &imsg)) == -1)
 			fatal("imsg_get");
@@ -135,57 +307,85 @@ netd_dispatch(void)
 				fatalx("bad IMSG_CONF_VIP");
 			vm.ifname[IFNAMSIZ - 1] = '\0';
 			vm.label[IFNAMSIZ - 1] = '\0';
-			vips[nvips++] = vm;
+			vips[nvips++].c = vm;
 			break;
 		case IMSG_CONF_END:
 			if (conf_state != 1 || nvips != nconf.nvips ||
 			    imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_CONF_END");
+			vip_init();
+			arp_init();
+			link_init();
+			for (i = 0; i < nvips; i++)
+				if (vip_ifindex(&vips[i]) == -1)
+					log_warnx("no interface %s (yet)",
+					    vips[i].c.ifname);
+			/* at start no VIP of the configuration stays here */
+			vip_drop_stale();
 			conf_state = 2;
 			log_debug("configuration: %u vips", nvips);
-			imsg_compose(&ibuf_main, IMSG_READY, 0, 0, -1, NULL, 0);
+			send_main(IMSG_READY, NULL, 0);
 			break;
 		case IMSG_VIP_BIND:
-			if (conf_state != 2 || imsg_get_data(&imsg, &lm,
-			    sizeof(lm)) == -1 || lm.epoch < 0)
+			if (conf_state != 2 || imsg_get_data(&imsg, &r,
+			    sizeof(r)) == -1 || r.epoch < 0)
 				fatalx("bad IMSG_VIP_BIND");
-			memset(&o, 0, sizeof(o));
-			o.epoch = lm.epoch;
-			if (now_ms() >= lm.t0 + nconf.timing.dead -
-			    nconf.timing.margin) {
-				strlcpy(o.reason, "lease deadline passed before "
-				    "the bind", sizeof(o.reason));
-			} else {
-				bound_epoch = lm.epoch;
-				vip_deadline(lm.t0);
-				log_notice("bound %u addresses (epoch %lld)",
-				    nvips, (long long)lm.epoch);
-				o.ok = 1;
+			if (!vip_req_valid(&r, "bind")) {
+				memset(&o, 0, sizeof(o));
+				o.epoch = r.epoch;
+				strlcpy(o.reason, "refused: no such VIP",
+				    sizeof(o.reason));
+				send_main(IMSG_VIP_BOUND, &o, sizeof(o));
+				break;
 			}
-			imsg_compose(&ibuf_main, IMSG_VIP_BOUND, 0, 0, -1, &o,
-			    sizeof(o));
+			if (epoch >= 0)
+				drop_all("a new epoch");
+			epoch = r.epoch;
+			t0 = r.t0;
+			probing = 0;
+			for (i = 0; i < nvips; i++) {
+				if (vips[i].c.addr.af != AF_INET ||
+				    !nconf.probe)
+					continue;
+				if (vips[i].ifindex == 0 &&
+				    vip_ifindex(&vips[i]) == -1)
+					continue;
+				arp_probe(&vips[i]);
+				probing = 1;
+			}
+			if (probing) {
+				binding = 1;
+				timer_set(&timers, T_PROBE, nconf.probe_wait);
+			} else
+				bind_all();
 			break;
 		case IMSG_VIP_EXTEND:
-			if (conf_state != 2 || imsg_get_data(&imsg, &lm,
-			    sizeof(lm)) == -1)
+			if (conf_state != 2 || imsg_get_data(&imsg, &r,
+			    sizeof(r)) == -1)
 				fatalx("bad IMSG_VIP_EXTEND");
 			/* an extension of a lease already dropped is refused */
-			if (lm.epoch != bound_epoch)
+			if (!vip_req_valid(&r, "extend") || r.epoch != epoch ||
+			    binding || r.t0 < t0)
 				break;
-			vip_deadline(lm.t0);
-			imsg_compose(&ibuf_main, IMSG_VIP_EXTENDED, 0, 0, -1,
-			    &lm, sizeof(lm));
+			t0 = r.t0;
+			for (i = 0; i < nvips; i++)
+				vip_refresh(&vips[i], t0, 0);
+			timer_set_at(&timers, T_DROP, t0 +
+			    nconf.timing.dead - nconf.timing.margin);
+			lm.epoch = epoch;
+			lm.t0 = t0;
+			send_main(IMSG_VIP_EXTENDED, &lm, sizeof(lm));
 			break;
 		case IMSG_VIP_DROP:
-			if (conf_state != 2 || imsg_get_data(&imsg, &lm,
-			    sizeof(lm)) == -1)
+			if (conf_state != 2 || imsg_get_data(&imsg, &r,
+			    sizeof(r)) == -1)
 				fatalx("bad IMSG_VIP_DROP");
-			vip_drop_all("demotion");
+			if (!vip_req_valid(&r, "drop"))
+				break;
 			memset(&o, 0, sizeof(o));
-			o.ok = 1;
-			o.epoch = lm.epoch;
-			imsg_compose(&ibuf_main, IMSG_VIP_DROPPED, 0, 0, -1, &o,
-			    sizeof(o));
+			o.epoch = r.epoch;
+			o.ok = drop_all("demotion") == 0;
+			send_main(IMSG_VIP_DROPPED, &o, sizeof(o));
 			break;
 		case IMSG_LOG_VERBOSE:
 			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)

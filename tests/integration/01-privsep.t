@@ -38,7 +38,7 @@ cluster "${1:-privsep}"
 node "a" { address 192.0.2.11 public-key "$(cat "$tmp/pub")" }
 node "b" { address 192.0.2.12 public-key "$(cat "$tmp/pub")" }
 database "hostaddr=192.0.2.5 dbname=failover user=failover"
-vip 192.0.2.10/24 interface "eth0"
+vip 192.0.2.10/24 interface "fotest0"
 sync {
 	key-file "$tmp/node.key"
 	user "nobody"
@@ -109,7 +109,7 @@ assert s["role"] in ("starting", "standby"), s["role"]
 for k in ("epoch", "holder", "lease_left_ms", "fault"):
     assert k in s and s[k] is None, k
 assert s["db"] in ("up", "down")
-assert s["vips"] == [{"address": "192.0.2.10/24", "interface": "eth0", "bound": False}], s["vips"]
+assert s["vips"] == [{"address": "192.0.2.10/24", "interface": "fotest0", "bound": False}], s["vips"]
 assert s["nodes"] == []
 assert s["sync"] == {"last_ok": None, "last_error": None, "files": 0, "bytes": 0}, s["sync"]
 print("valid")

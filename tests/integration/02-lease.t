@@ -83,6 +83,7 @@ EOF
 # --- both started at the same instant: exactly one active ---------------
 node_conf a
 node_conf b
+vip_sampler_start
 node_start a
 node_start b
 A=$(wait_active 15000)
@@ -117,6 +118,18 @@ assert s["role"] == "standby" and s["holder"] == sys.argv[1], s
 assert s["lease_left_ms"] is not None and 0 <= s["lease_left_ms"] <= 3000, s
 ' "$A"
 ok $? "status -j on the standby: the holder and the time until it may take over"
+wait_for 3000 has_vip "$A"
+ok $? "the VIP is bound on $A"
+check "and not on $B" sh -c "! ip -n $(ns "$B") -4 -o addr show dev eth0 | grep -q ' $VIP/'"
+is "$(who_has)" "$(mac_of "$A")" "arping from the client: $A's MAC answers for the VIP"
+check "status -j shows the VIP bound on $A" sh -c \
+    "\"$FAILOVERCTL\" -s '$W_TMP/$A.sock' status -j | grep -q '\"bound\":true'"
+check "and not bound on $B" sh -c \
+    "\"$FAILOVERCTL\" -s '$W_TMP/$B.sock' status -j | grep -q '\"bound\":false'"
+check "the kernel lifetime of the VIP is at most L - 1 s" sh -c \
+    "ip -n $(ns "$A") -4 -o addr show dev eth0 | grep ' $VIP/' | grep -Eq 'valid_lft [12]sec'"
+check "the VIP carries the label eth0:fo" sh -c \
+    "ip -n $(ns "$A") -4 -o addr show dev eth0 | grep ' $VIP/' | grep -q 'eth0:fo'"
 beat1=$(sql "SELECT beat FROM failover_lease")
 sleep 0.5
 beat2=$(sql "SELECT beat FROM failover_lease")
@@ -174,8 +187,12 @@ for round in $(seq 1 $ROUNDS); do
 	e0=$(epoch)
 	stamp "$A" killed
 	node_kill "$A"
+	t=$(ms_now)
+	wait_for $(( 2 * L )) sh -c "! ip -n $(ns "$A") -4 -o addr show dev eth0 | grep -q ' $VIP/'"
+	tgone=$(( $(ms_now) - t ))
 	wait_holder "$B" $(( 3 * L ))
-	dt=$WAITED
+	dt=$(( $(ms_now) - t ))
+	ok $(( tgone >= dt )) "round $round: the kernel dropped $A's VIP by itself ($tgone ms) before $B took over ($dt ms)"
 	is "$(holder)" "$B" "round $round: kill -9 of $A: $B takes the lease ($dt ms)"
 	# the test samples every 20 ms and psql takes some: 300 ms for that
 	ok $(( dt > L + 2 * H + 300 )) "round $round: within L + 2H = $(( L + 2 * H )) ms"
@@ -183,6 +200,9 @@ for round in $(seq 1 $ROUNDS); do
 	    takeover "round $round: logged as takeover"
 	wait_for 3000 is_role "$B" active
 	ok $? "round $round: $B says active"
+	wait_for 3000 has_vip "$B"
+	ok $? "round $round: $B has the VIP"
+	is "$(who_has)" "$(mac_of "$B")" "round $round: arping from the client answers with $B's MAC"
 	node_start "$A"
 	wait_for 10000 is_role "$A" standby
 	ok $? "round $round: $A comes back as standby"
@@ -284,6 +304,10 @@ ctl "$B" resume > /dev/null 2>&1
 wait_for 3000 is_role "$B" standby
 ok $? "resume: $B is standby again"
 check "no split brain (maintenance)" no_split_brain
+
+# --- the VIP was never on two nodes at once ---------------------------------
+read -r nsamples ntwo <<< "$(vip_sampler_check)"
+is "$ntwo" 0 "sampled every 20 ms over the whole run ($nsamples samples): the VIP never on two nodes"
 
 # --- history ---------------------------------------------------------------
 ctl "$A" history -n 5 > "$W_TMP/hist"

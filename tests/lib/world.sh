@@ -20,6 +20,9 @@ W_PIDS=""
 DB_ADDR=192.0.2.5
 CLIENT_ADDR=192.0.2.100
 TIMING=${TIMING:-"heartbeat interval 100ms dead 3s margin 1s slack 100ms timeout 250ms"}
+VIP=192.0.2.10
+VIP_CONF=${VIP_CONF-"vip $VIP/24 interface \"eth0\"
+garp count 3 interval 200ms"}
 
 declare -A NODE_ADDR=([a]=192.0.2.11 [b]=192.0.2.12 [c]=192.0.2.13)
 declare -A NODE_PRIO=([a]=100 [b]=100 [c]=100)
@@ -137,6 +140,7 @@ node_conf() {
 		done
 		echo "database \"hostaddr=$DB_ADDR dbname=failover user=failover\""
 		echo "$TIMING"
+		[ -n "$VIP_CONF" ] && echo "$VIP_CONF"
 		echo "control socket \"$W_TMP/$n.sock\" group \"root\""
 		echo "on-active \"$W_TMP/hook on-active\" timeout 5s"
 		echo "on-standby \"$W_TMP/hook on-standby\" timeout 5s"
@@ -229,6 +233,46 @@ last_hook() {
 
 count_hook() {
 	awk -v h="$2" '$2 == h { c++ } END { print c + 0 }' "$W_TMP/hooks.$1" 2>/dev/null || echo 0
+}
+
+# has_vip NAME: the VIP is bound in the node's namespace
+has_vip() {
+	ip -n "$(ns "$1")" -4 -o addr show dev eth0 2>/dev/null |
+	    grep -q " $VIP/"
+}
+
+mac_of() {
+	ip -n "$(ns "$1")" -o link show dev eth0 |
+	    sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'
+}
+
+# who_has: the MAC that answers arping for the VIP from the client
+who_has() {
+	nsx client arping -c 1 -w 1 -i eth0 "$VIP" 2>/dev/null |
+	    grep -io 'from [0-9a-f:]\{17\}' | head -1 | awk '{print tolower($2)}'
+}
+
+# vip_sampler FILE: every 20 ms, note any instant the VIP is on two nodes
+vip_sampler_start() {
+	(
+		while :; do
+			c=0
+			for n in $W_NODES; do
+				has_vip "$n" && c=$((c + 1))
+			done
+			echo "$c" >> "$W_TMP/vip.samples"
+			sleep 0.02
+		done
+	) &
+	W_SAMPLER=$!
+	W_PIDS="$W_PIDS $W_SAMPLER"
+}
+
+vip_sampler_check() {
+	local n two
+	n=$(wc -l < "$W_TMP/vip.samples")
+	two=$(grep -c '^[2-9]' "$W_TMP/vip.samples")
+	echo "$n $two"
 }
 
 ms_now() {
