@@ -38,7 +38,7 @@ NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
 SYNCD =		syncd/syncd.c
 SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
 OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o
-UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test
+UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test $(B)/tests/netd_test
 MANS =		monitor/failoverd.8 monitor/failoverctl.8 conf/failoverd.conf.5
 
 all: $(B)/failoverd $(B)/failoverctl
@@ -88,7 +88,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_OBJS) $(B)/flags
 # Debian packages for the build, the tests and the demo; the system user.
 DEPS_PKGS =	build-essential pkg-config byacc libpq-dev libsodium-dev \
 		libbsd-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
-		mandoc iproute2 nftables arping tcpdump postgresql \
+		mandoc iproute2 nftables arping tcpdump iputils-ping postgresql \
 		bind9 bind9-dnsutils perl python3 util-linux procps \
 		keepalived rsync openssh-server openssh-client
 deps:

@@ -149,13 +149,14 @@ bind_all(void)
 		addr_str(&vips[i].c.addr, a, sizeof(a));
 		log_warnx("address conflict: %s is already at %s on %s", a,
 		    mac, vips[i].c.ifname);
-		epoch = -1;
+		/* the reply names the epoch it answers */
 		bound_reply(0, "address conflict: %s is at %s", a, mac);
+		epoch = -1;
 		return;
 	}
 	if (now_ms() >= t0 + nconf.timing.dead - nconf.timing.margin) {
-		epoch = -1;
 		bound_reply(0, "lease deadline passed before the bind");
+		epoch = -1;
 		return;
 	}
 	for (i = 0; i < nvips; i++) {

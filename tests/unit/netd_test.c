@@ -1,0 +1,147 @@
+/*
+ * netd through a socketpair, as the monitor talks to it: a request that
+ * names a VIP index outside netd's table is refused and changes nothing,
+ * netd goes on serving valid requests, and a malformed one ends it.
+ * Needs root (netd drops privileges like in production).
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "failoverd.h"
+#include "imsg.h"
+#include "timer.h"
+#include "tap.h"
+
+static struct imsgbuf	 ib;
+
+/* the next message, or -1 after 3 s */
+static int
+next(struct imsg *imsg)
+{
+	struct pollfd	 pfd = { ib.fd, POLLIN, 0 };
+	ssize_t		 n;
+
+	for (;;) {
+		if ((n = imsg_get(&ib, imsg)) > 0)
+			return (0);
+		if (n == -1 || poll(&pfd, 1, 3000) != 1 ||
+		    imsgbuf_read(&ib) != 1)
+			return (-1);
+	}
+}
+
+/* skip IMSG_VIP_STATE and the like until type, or -1 */
+static int
+expect(uint32_t type, struct imsg *imsg)
+{
+	while (next(imsg) == 0) {
+		if (imsg_get_type(imsg) == type)
+			return (0);
+		imsg_free(imsg);
+	}
+	return (-1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct conf_net		 cn;
+	struct conf_vip_msg	 vm;
+	struct vip_req		 r;
+	struct ok_msg		 o;
+	struct imsg		 imsg;
+	char			*cargv[] = { "failoverd", "-P", "netd", "-d", NULL };
+	char			*cenv[] = { NULL };
+	int			 sp[2], status, got;
+	pid_t			 pid;
+
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root: netd drops privileges\n");
+		return (0);
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: netd_test path/to/failoverd\n");
+		return (2);
+	}
+	/* netd's chroot, as the monitor makes it (a fresh machine has none) */
+	mkdir(RUN_DIR, 0755);
+	mkdir(EMPTY_DIR, 0555);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+		return (2);
+	if ((pid = fork()) == 0) {
+		dup2(sp[1], CHILD_FD);
+		closefrom(CHILD_FD + 1);
+		execve(argv[1], cargv, cenv);
+		_exit(127);
+	}
+	close(sp[1]);
+	imsgbuf_init(&ib, sp[0]);
+
+	memset(&cn, 0, sizeof(cn));
+	cn.timing.interval = 100;
+	cn.timing.dead = 3000;
+	cn.timing.margin = 1000;
+	cn.timing.slack = 100;
+	cn.timing.timeout = 250;
+	cn.garp_count = 0;
+	cn.nvips = 1;
+	memset(&vm, 0, sizeof(vm));
+	vm.index = 0;
+	vm.addr.af = AF_INET;
+	inet_pton(AF_INET, "192.0.2.99", &vm.addr.a.v4);
+	vm.prefixlen = 32;
+	strlcpy(vm.ifname, "fotest0", sizeof(vm.ifname));
+	imsg_compose(&ib, IMSG_CONF_NET, 0, 0, -1, &cn, sizeof(cn));
+	imsg_compose(&ib, IMSG_CONF_VIP, 0, 0, -1, &vm, sizeof(vm));
+	imsg_compose(&ib, IMSG_CONF_END, 0, 0, -1, NULL, 0);
+	imsgbuf_flush(&ib);
+	ok(expect(IMSG_READY, &imsg) == 0, "netd takes a table of one VIP "
+	    "and is ready");
+	imsg_free(&imsg);
+
+	memset(&r, 0, sizeof(r));
+	r.epoch = 1;
+	r.t0 = now_ms();
+	r.index = 5;
+	imsg_compose(&ib, IMSG_VIP_BIND, 0, 0, -1, &r, sizeof(r));
+	imsgbuf_flush(&ib);
+	got = expect(IMSG_VIP_BOUND, &imsg) == 0 &&
+	    imsg_get_data(&imsg, &o, sizeof(o)) == 0;
+	ok(got && !o.ok && strstr(o.reason, "refused") != NULL,
+	    "a bind of VIP index 5 is refused (%s)", got ? o.reason : "-");
+	if (got)
+		imsg_free(&imsg);
+
+	r.index = 9;
+	imsg_compose(&ib, IMSG_VIP_DROP, 0, 0, -1, &r, sizeof(r));
+	r.index = VIP_ALL;
+	imsg_compose(&ib, IMSG_VIP_DROP, 0, 0, -1, &r, sizeof(r));
+	imsgbuf_flush(&ib);
+	got = next(&imsg) == 0;
+	ok(got && imsg_get_type(&imsg) == IMSG_VIP_DROPPED,
+	    "a drop of index 9 gets no answer; the next, of all, does");
+	if (got)
+		imsg_free(&imsg);
+	ok(waitpid(pid, &status, WNOHANG) == 0, "netd is still running");
+
+	/* a request of the wrong size is a bug of the sender: fatal */
+	imsg_compose(&ib, IMSG_VIP_BIND, 0, 0, -1, &r, 4);
+	imsgbuf_flush(&ib);
+	ok(next(&imsg) == -1, "a bind of 4 bytes: netd closes the socket");
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	    "and exits 1 (fatal)");
+	imsgbuf_clear(&ib);
+	close(sp[0]);
+	return (tap_done());
+}
