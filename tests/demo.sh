@@ -30,6 +30,9 @@ B=$([ "$A" = a ] && echo b || echo a)
 show "$A" status
 echo
 show "$B" status
+echo
+echo "from the client: who has the VIP $VIP?"
+echo "  $(who_has) ($A's eth0 is $(mac_of "$A"))"
 
 say "switchover from $A to $B (planned: on-standby, release, acquire)"
 t=$(ms_now)
@@ -41,7 +44,9 @@ node_kill "$B"
 t=$(ms_now)
 while [ "$(holder)" != "$A" ]; do sleep 0.02; done
 echo "$A took over after $(( $(ms_now) - t )) ms (dead interval L = 3 s)"
-sleep 0.3
+wait_for 3000 has_vip "$A"
+echo "from the client: who has the VIP $VIP now?"
+echo "  $(who_has) ($A's eth0 is $(mac_of "$A"))"
 show "$A" status
 
 say "$B comes back: it joins as a standby"

@@ -23,12 +23,14 @@ fo_round() {
 	echo "$(date +%s%N) killed" >> "$W_TMP/hooks.$a"
 	node_kill "$a"
 	t=$(ms_now)
-	while [ "$(holder)" != "$b" ] && [ $(( $(ms_now) - t )) -lt 30000 ]; do
+	# the VIP on the other node, as for keepalived
+	while ! has_vip "$b" && [ $(( $(ms_now) - t )) -lt 30000 ]; do
 		sleep 0.01
 	done
-	[ "$(holder)" = "$b" ] && echo $(( $(ms_now) - t )) >> "$W_TMP/takeover.$1"
+	has_vip "$b" && echo $(( $(ms_now) - t )) >> "$W_TMP/takeover.$1"
 	node_start "$a"
 	wait_for 15000 is_role "$a" standby
+	wait_for 15000 sh -c "! ip -n $(ns "$a") -4 -o addr show dev eth0 | grep -q ' $VIP/'"
 }
 
 fo_bench() {
@@ -97,6 +99,7 @@ has_vip() {
 
 kp_bench() {
 	local i m b t p
+	W_NODES=""
 	declare -gA KP_PID
 	kp_start a 150
 	kp_start b 100
@@ -136,5 +139,6 @@ if [ -s "$W_TMP/takeover.keepalived" ]; then
 else
 	printf '%-58s %10s %12s\n' "keepalived (not installed: make deps)" - -
 fi
-echo "(takeover: kill -9 to the other node holding the lease, or the VIP for"
-echo " keepalived; switchover: failoverctl switchover until it returns)"
+echo "(takeover: kill -9 of every process of the active node until the VIP is"
+echo " bound on the other; switchover: failoverctl switchover until it returns,"
+echo " which is when the other node holds the lease)"
