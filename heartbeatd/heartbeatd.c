@@ -707,6 +707,25 @@ parse_nodes(const char *s)
 	}
 }
 
+/*
+ * The row names a node to hand over to (a switchover asked for on any
+ * node): the active demotes cleanly and releases to it.
+ */
+static int
+handover_asked(const char *ho)
+{
+	if (ho[0] == '\0' || strcmp(ho, hconf.node) == 0 || dm.on ||
+	    node_conf(ho) == NULL)
+		return (0);
+	if (sw.id == 0) {
+		strlcpy(sw.target, ho, sizeof(sw.target));
+		sw.from_epoch = my_epoch;
+	}
+	start_demotion(0, DEMOTE_SWITCHOVER, ho, ROLE_STANDBY, 0,
+	    "switchover asked for");
+	return (1);
+}
+
 /* Preemption is a switchover started by the active, never a takeover. */
 static void
 preempt_check(uint64_t now)
@@ -791,16 +810,8 @@ handle_row(PGresult *r, uint64_t now)
 			lease_lost("the row names another holder");
 			break;
 		}
-		if (ho[0] != '\0' && strcmp(ho, hconf.node) != 0 && !dm.on &&
-		    node_conf(ho) != NULL) {
-			if (sw.id == 0) {
-				strlcpy(sw.target, ho, sizeof(sw.target));
-				sw.from_epoch = my_epoch;
-			}
-			start_demotion(0, DEMOTE_SWITCHOVER, ho, ROLE_STANDBY,
-			    0, "switchover asked for");
+		if (handover_asked(ho))
 			break;
-		}
 		preempt_check(now);
 		break;
 	case ROLE_STANDBY:
@@ -956,17 +967,7 @@ lease_result(enum query q, PGresult *r, uint64_t sent)
 		if (!PQgetisnull(r, 0, 1) && role == ROLE_ACTIVE) {
 			strlcpy(row.handover, PQgetvalue(r, 0, 1),
 			    sizeof(row.handover));
-			if (strcmp(row.handover, hconf.node) != 0 &&
-			    node_conf(row.handover) != NULL && !dm.on) {
-				if (sw.id == 0) {
-					strlcpy(sw.target, row.handover,
-					    sizeof(sw.target));
-					sw.from_epoch = my_epoch;
-				}
-				start_demotion(0, DEMOTE_SWITCHOVER,
-				    row.handover, ROLE_STANDBY, 0,
-				    "switchover asked for");
-			}
+			handover_asked(row.handover);
 		}
 		break;
 	case Q_ACQUIRE:

@@ -703,12 +703,17 @@ monitor_dispatch_child(enum proc_id id)
 			mon.db_up = dbm.up;
 			strlcpy(mon.db_error, dbm.error, sizeof(mon.db_error));
 			break;
-		case IMSG_NODES:
+		case IMSG_NODES: {
+			uint32_t	 i;
+
 			if (imsg_get_data(&imsg, &mon.nodes,
 			    sizeof(mon.nodes)) == -1 ||
 			    mon.nodes.n > MAX_NODES)
 				fatalx("bad IMSG_NODES");
+			for (i = 0; i < MAX_NODES; i++)
+				mon.nodes.e[i].node[NAME_LEN - 1] = '\0';
 			break;
+		}
 		case IMSG_HISTORY_LINE:
 		case IMSG_REQ_RESULT:
 			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)

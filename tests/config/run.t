@@ -3,6 +3,7 @@
 # NN.ok (stdout, stderr, exit status); what parses must parse again from
 # its own -nv output to the same text.  NN.mode sets the file's mode
 # (default 0644), NN.args the arguments (default -N a).
+umask 022
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fo=$top/build/failoverd
 src=$top/tests/config
@@ -16,7 +17,7 @@ for conf in "$src"/[0-9][0-9].conf; do
 	cp "$src/$nn".* "$d/"
 	rm -f "$d/$nn.ok"
 	for inc in "$src/$nn".inc "$src/$nn"-*.inc; do
-		[ -f "$inc" ] && cp "$inc" "$d/"
+		[ -f "$inc" ] && cp "$inc" "$d/" && chmod 644 "$d/$(basename "$inc")"
 	done
 	mode=644
 	[ -f "$src/$nn.mode" ] && mode=$(cat "$src/$nn.mode")

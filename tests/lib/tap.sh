@@ -1,5 +1,8 @@
 # TAP helpers for the shell tests.  Source it; end with done_testing.
 
+# failoverd refuses configuration files others may write: make none
+umask 022
+
 T_N=0
 T_FAIL=0
 T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
