@@ -1,0 +1,221 @@
+/*
+ * syncd/apply.c on a real file system: path checks, the atomic replace
+ * of a file, an aborted batch, and attempts to escape the directory
+ * through "..", absolute paths and symlinks.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "tap.h"
+
+static char	 top[64];
+
+static char *
+slurp(int root, const char *path)
+{
+	static char	 buf[256];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = openat(root, path, O_RDONLY | O_NOFOLLOW)) == -1)
+		return (NULL);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return (buf);
+}
+
+static int
+temps_left(const char *dir)
+{
+	char	 cmd[256];
+	FILE	*p;
+	int	 n = 0;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '.failoverd.*' | wc -l",
+	    dir);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return (n);
+}
+
+static void
+test_paths(void)
+{
+	static const struct { const char *p; size_t len; int ok; } t[] = {
+		{ "a", 1, 1 }, { "a/b/c.txt", 9, 1 }, { "..a/b..", 7, 1 },
+		{ ".hidden", 7, 1 }, { "", 0, 0 }, { "/etc/passwd", 11, 0 },
+		{ "..", 2, 0 }, { "a/../b", 6, 0 }, { "./a", 3, 0 },
+		{ "a/.", 3, 0 }, { "a//b", 4, 0 }, { "a/", 2, 0 },
+		{ "a\0b", 3, 0 },
+	};
+	char	 longname[300], longpath[PATH_MAX + 10];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ok(apply_path_valid(t[i].p, t[i].len) == t[i].ok,
+		    "path \"%.*s\" %s", (int)t[i].len, t[i].p,
+		    t[i].ok ? "accepted" : "refused");
+	memset(longname, 'x', 256);
+	longname[256] = '\0';
+	ok(!apply_path_valid(longname, 256), "a component of 256 bytes is "
+	    "refused");
+	ok(apply_path_valid(longname, 255), "one of 255 is accepted");
+	for (i = 0; i < sizeof(longpath) - 1; i++)
+		longpath[i] = i % 2 ? '/' : 'a';
+	longpath[sizeof(longpath) - 1] = '\0';
+	ok(!apply_path_valid(longpath, strlen(longpath)), "a path of "
+	    "PATH_MAX bytes or more is refused");
+}
+
+static void
+test_files(int root)
+{
+	struct apply_batch	*b;
+	struct apply_file	 f;
+	struct stat		 st;
+	char			*s;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		exit(2);
+	ok(apply_file_begin(root, "dir/sub/f.txt", &f) == 0,
+	    "a file in directories that do not exist yet");
+	apply_file_write(&f, "new data\n", 9, 0);
+	ok(apply_file_end(b, &f, 04755, 1234567890123456789LL) == 0,
+	    "written, mode and mtime set");
+	ok(faccessat(root, "dir/sub/f.txt", F_OK, 0) == -1,
+	    "before the commit the file is not there");
+	ok(temps_left(top) == 1, "only a temporary file in its directory");
+	ok(apply_batch_commit(b) == 0, "commit");
+	s = slurp(root, "dir/sub/f.txt");
+	ok(s != NULL && strcmp(s, "new data\n") == 0, "after it, the new "
+	    "content");
+	ok(fstatat(root, "dir/sub/f.txt", &st, 0) == 0 &&
+	    (st.st_mode & 07777) == 0755, "mode 04755 masked with 01777: 0755");
+	ok(st.st_mtim.tv_sec == 1234567890 &&
+	    st.st_mtim.tv_nsec == 123456789, "mtime to the nanosecond");
+	ok(temps_left(top) == 0, "no temporary file left");
+
+	/* replacing: the old content until the commit */
+	apply_file_begin(root, "dir/sub/f.txt", &f);
+	apply_file_write(&f, "newer\n", 6, 0);
+	apply_file_end(b, &f, 0644, 0);
+	s = slurp(root, "dir/sub/f.txt");
+	ok(s != NULL && strcmp(s, "new data\n") == 0, "a replacement: the old "
+	    "file until the commit");
+	apply_batch_commit(b);
+	s = slurp(root, "dir/sub/f.txt");
+	ok(s != NULL && strcmp(s, "newer\n") == 0, "the new one after");
+
+	/* an aborted batch leaves the old file and no temporary one */
+	apply_file_begin(root, "dir/sub/f.txt", &f);
+	apply_file_write(&f, "partial", 7, 0);
+	apply_file_end(b, &f, 0644, 0);
+	apply_batch_abort(b);
+	s = slurp(root, "dir/sub/f.txt");
+	ok(s != NULL && strcmp(s, "newer\n") == 0 && temps_left(top) == 0,
+	    "an aborted batch: the old file, no temporary file");
+
+	ok(apply_remove(root, "dir/sub/f.txt") == 0 &&
+	    faccessat(root, "dir/sub/f.txt", F_OK, AT_SYMLINK_NOFOLLOW) == -1,
+	    "remove a file");
+	ok(apply_remove(root, "dir/sub") == 0, "remove an empty directory");
+	free(b);
+}
+
+static void
+test_escapes(int root, const char *outside)
+{
+	struct apply_file	 f;
+	char			 link[512], victim[512], buf[64];
+	ssize_t			 n;
+	int			 fd;
+
+	/* a symlink inside the tree that points out of it */
+	snprintf(link, sizeof(link), "%s/root/evil", top);
+	symlink(outside, link);
+	errno = 0;
+	ok(apply_file_begin(root, "evil/x", &f) == -1,
+	    "writing through a symlinked directory is refused (%s)",
+	    strerror(errno));
+	snprintf(victim, sizeof(victim), "%s/x", outside);
+	ok(access(victim, F_OK) == -1, "and nothing appeared outside");
+	ok(apply_remove(root, "evil/x") == -1, "removing through it too");
+	ok(apply_file_begin(root, "../x", &f) == -1 && errno == EINVAL,
+	    "\"..\" is refused");
+	ok(apply_file_begin(root, "/tmp/x", &f) == -1 && errno == EINVAL,
+	    "an absolute path is refused");
+
+	/* a symlink as the last component is replaced, not followed */
+	snprintf(victim, sizeof(victim), "%s/victim", outside);
+	if ((fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1) {
+		n = write(fd, "untouched\n", 10);
+		close(fd);
+	}
+	snprintf(link, sizeof(link), "%s/root/innocent", top);
+	symlink(victim, link);
+	{
+		struct apply_batch	*b = calloc(1, sizeof(*b));
+
+		apply_file_begin(root, "innocent", &f);
+		apply_file_write(&f, "replaced\n", 9, 0);
+		apply_file_end(b, &f, 0644, 0);
+		apply_batch_commit(b);
+		free(b);
+	}
+	fd = open(victim, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	ok(strcmp(buf, "untouched\n") == 0, "a file shipped over a symlink "
+	    "replaces the link; its target is untouched");
+
+	ok(apply_symlink(root, "links/up", "../../etc/passwd") == 0,
+	    "a symlink is stored as a link");
+	n = readlinkat(root, "links/up", buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	ok(strcmp(buf, "../../etc/passwd") == 0, "with its target as sent, "
+	    "never followed");
+}
+
+int
+main(void)
+{
+	char	 path[256], outside[256];
+	int	 root;
+
+	if (sodium_init() == -1)
+		return (2);
+	strlcpy(top, "/tmp/fo-apply.XXXXXX", sizeof(top));
+	if (mkdtemp(top) == NULL)
+		return (2);
+	snprintf(path, sizeof(path), "%s/root", top);
+	snprintf(outside, sizeof(outside), "%s/outside", top);
+	mkdir(path, 0755);
+	mkdir(outside, 0755);
+	root = open(path, O_RDONLY | O_DIRECTORY);
+
+	test_paths();
+	test_files(root);
+	test_escapes(root, outside);
+
+	close(root);
+	snprintf(path, sizeof(path), "rm -rf '%s'", top);
+	if (system(path) != 0)
+		printf("# could not remove %s\n", top);
+	return (tap_done());
+}
