@@ -35,11 +35,13 @@ MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
 		monitor/ctl.c monitor/hooks.c monitor/alert.c
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
-SYNCD =		syncd/syncd.c syncd/noise.c syncd/apply.c syncd/wire.c
+SYNCD =		syncd/syncd.c syncd/noise.c syncd/apply.c syncd/wire.c \
+		syncd/scan.c
 SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
 OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o
 UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test $(B)/tests/netd_test \
-		$(B)/tests/noise_test $(B)/tests/apply_test $(B)/tests/wire_test
+		$(B)/tests/noise_test $(B)/tests/apply_test $(B)/tests/wire_test \
+		$(B)/tests/scan_test
 MANS =		monitor/failoverd.8 monitor/failoverctl.8 conf/failoverd.conf.5
 
 all: $(B)/failoverd $(B)/failoverctl
@@ -101,6 +103,12 @@ $(B)/tests/wire_test: tests/unit/wire_test.c tests/unit/tap.h \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
 	    $(O)/syncd/wire.o $(LDLIBS)
+
+$(B)/tests/scan_test: tests/unit/scan_test.c tests/unit/tap.h \
+    $(O)/syncd/scan.o $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
+	    $(O)/syncd/scan.o $(LDLIBS)
 
 -include $(SRCS:%.c=$(O)/%.d)
 

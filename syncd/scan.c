@@ -1,0 +1,266 @@
+/*
+ * syncd: scanning a synced directory into a path-sorted manifest of
+ * (path, type, mode, size, mtime ns, BLAKE2b-256).  Hashes are cached by
+ * (dev, ino, size, mtime ns, ctime ns), so a rescan of an unchanged tree
+ * reads no file.  Symlinks are recorded as links, never followed;
+ * "exclude" patterns are fnmatch(3) with FNM_PATHNAME on the relative
+ * path.  Everything is opened beneath the directory fd with O_NOFOLLOW.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#ifndef __unused
+#define __unused	__attribute__((__unused__))	/* for sys/tree.h */
+#endif
+#include <sys/tree.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scan.h"
+
+struct cache_ent {
+	RB_ENTRY(cache_ent)	 entry;
+	dev_t			 dev;
+	ino_t			 ino;
+	uint64_t		 size;
+	int64_t			 mtime_ns;
+	int64_t			 ctime_ns;
+	uint8_t			 hash[SCAN_HASHLEN];
+};
+
+static int
+cache_cmp(struct cache_ent *a, struct cache_ent *b)
+{
+	if (a->dev != b->dev)
+		return (a->dev < b->dev ? -1 : 1);
+	if (a->ino != b->ino)
+		return (a->ino < b->ino ? -1 : 1);
+	return (0);
+}
+
+RB_HEAD(cache_tree, cache_ent);
+RB_GENERATE_STATIC(cache_tree, cache_ent, entry, cache_cmp)
+
+struct scan_cache {
+	struct cache_tree	 t;
+};
+
+struct scan_cache *
+scan_cache_new(void)
+{
+	struct scan_cache	*c;
+
+	if ((c = calloc(1, sizeof(*c))) != NULL)
+		RB_INIT(&c->t);
+	return (c);
+}
+
+void
+scan_cache_free(struct scan_cache *c)
+{
+	struct cache_ent	*e, *next;
+
+	if (c == NULL)
+		return;
+	for (e = RB_MIN(cache_tree, &c->t); e != NULL; e = next) {
+		next = RB_NEXT(cache_tree, &c->t, e);
+		RB_REMOVE(cache_tree, &c->t, e);
+		free(e);
+	}
+	free(c);
+}
+
+static int64_t
+ns(const struct timespec *ts)
+{
+	return ((int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec);
+}
+
+static int
+hash_file(int dirfd, const char *name, const struct stat *st,
+    struct scan_cache *c, uint8_t out[SCAN_HASHLEN], struct scan_stats *s)
+{
+	crypto_generichash_state	 h;
+	struct cache_ent		 key, *e;
+	static uint8_t			 buf[1 << 16];
+	ssize_t				 n;
+	int				 fd;
+
+	key.dev = st->st_dev;
+	key.ino = st->st_ino;
+	if ((e = RB_FIND(cache_tree, &c->t, &key)) != NULL &&
+	    e->size == (uint64_t)st->st_size &&
+	    e->mtime_ns == ns(&st->st_mtim) && e->ctime_ns == ns(&st->st_ctim)) {
+		memcpy(out, e->hash, SCAN_HASHLEN);
+		return (0);
+	}
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return (-1);
+	crypto_generichash_init(&h, NULL, 0, SCAN_HASHLEN);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		crypto_generichash_update(&h, buf, n);
+		s->hashed_bytes += n;
+	}
+	close(fd);
+	if (n == -1)
+		return (-1);
+	crypto_generichash_final(&h, out, SCAN_HASHLEN);
+	s->hashed_files++;
+	if (e == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL)
+			return (-1);
+		e->dev = st->st_dev;
+		e->ino = st->st_ino;
+		RB_INSERT(cache_tree, &c->t, e);
+	}
+	e->size = st->st_size;
+	e->mtime_ns = ns(&st->st_mtim);
+	e->ctime_ns = ns(&st->st_ctim);
+	memcpy(e->hash, out, SCAN_HASHLEN);
+	return (0);
+}
+
+static int
+excluded(char * const *ex, const char *path)
+{
+	for (; ex != NULL && *ex != NULL; ex++)
+		if (fnmatch(*ex, path, FNM_PATHNAME) == 0)
+			return (1);
+	return (0);
+}
+
+static struct scan_entry *
+add(struct scan_manifest *m, const char *path)
+{
+	struct scan_entry	*e;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 256;
+		if ((e = reallocarray(m->e, m->cap, sizeof(*e))) == NULL)
+			return (NULL);
+		m->e = e;
+	}
+	e = &m->e[m->n];
+	memset(e, 0, sizeof(*e));
+	if ((e->path = strdup(path)) == NULL)
+		return (NULL);
+	m->n++;
+	return (e);
+}
+
+static int
+walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
+    struct scan_manifest *m, struct scan_stats *s)
+{
+	struct scan_entry	*e;
+	struct dirent		*de;
+	struct stat		 st;
+	char			 path[PATH_MAX], target[PATH_MAX];
+	ssize_t			 n;
+	DIR			*d;
+	int			 fd, rc = 0;
+
+	if ((d = fdopendir(dirfd)) == NULL) {
+		close(dirfd);
+		return (-1);
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strncmp(de->d_name, ".failoverd.", 11) == 0 ||
+		    strcmp(de->d_name, ".failoverd-attic") == 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    prefix[0] ? "/" : "", de->d_name) >= sizeof(path))
+			continue;
+		if (excluded(ex, path))
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)	/* gone meanwhile */
+				continue;
+			rc = -1;
+			break;
+		}
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+		    !S_ISLNK(st.st_mode)) {
+			s->skipped++;
+			continue;
+		}
+		if ((e = add(m, path)) == NULL) {
+			rc = -1;
+			break;
+		}
+		e->mode = st.st_mode & 07777;
+		e->mtime_ns = ns(&st.st_mtim);
+		if (S_ISREG(st.st_mode)) {
+			e->type = SCAN_FILE;
+			e->size = st.st_size;
+			s->files++;
+			if (hash_file(dirfd, de->d_name, &st, c, e->hash,
+			    s) == -1 && errno != ENOENT)
+				rc = -1;
+		} else if (S_ISLNK(st.st_mode)) {
+			e->type = SCAN_LINK;
+			n = readlinkat(dirfd, de->d_name, target,
+			    sizeof(target) - 1);
+			target[n < 0 ? 0 : n] = '\0';
+			if ((e->link = strdup(target)) == NULL)
+				rc = -1;
+		} else {
+			e->type = SCAN_DIR;
+			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (fd != -1)
+				rc = walk(fd, path, ex, c, m, s);
+		}
+	}
+	closedir(d);
+	return (rc);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct scan_entry *)a)->path,
+	    ((const struct scan_entry *)b)->path));
+}
+
+/*
+ * Scan beneath root (which stays open) into m, sorted by path.
+ * ex is a NULL-terminated list of exclude patterns, or NULL.
+ */
+int
+scan_dir(int root, char * const *ex, struct scan_cache *c,
+    struct scan_manifest *m, struct scan_stats *s)
+{
+	int	 fd;
+
+	memset(s, 0, sizeof(*s));
+	if ((fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (walk(fd, "", ex, c, m, s) == -1)
+		return (-1);
+	qsort(m->e, m->n, sizeof(*m->e), entry_cmp);
+	return (0);
+}
+
+void
+scan_manifest_free(struct scan_manifest *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->e[i].path);
+		free(m->e[i].link);
+	}
+	free(m->e);
+	memset(m, 0, sizeof(*m));
+}

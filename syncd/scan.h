@@ -1,0 +1,50 @@
+/*
+ * syncd: the manifest of a synced directory (DESIGN.md section 7).
+ */
+
+#ifndef SCAN_H
+#define SCAN_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#define SCAN_HASHLEN	32	/* BLAKE2b-256 */
+
+enum scan_type {
+	SCAN_FILE = 'f',
+	SCAN_DIR = 'd',
+	SCAN_LINK = 'l'
+};
+
+struct scan_entry {
+	char		*path;		/* relative, no leading "./" */
+	char		*link;		/* SCAN_LINK: its target */
+	uint8_t		 type;
+	uint32_t	 mode;
+	uint64_t	 size;
+	int64_t		 mtime_ns;
+	uint8_t		 hash[SCAN_HASHLEN];
+};
+
+struct scan_manifest {
+	struct scan_entry *e;
+	size_t		 n;
+	size_t		 cap;
+};
+
+struct scan_stats {
+	uint64_t	 files;
+	uint64_t	 hashed_files;	/* read this time, not from the cache */
+	uint64_t	 hashed_bytes;
+	uint64_t	 skipped;	/* neither file, directory nor link */
+};
+
+struct scan_cache;
+
+struct scan_cache *scan_cache_new(void);
+void		 scan_cache_free(struct scan_cache *);
+int		 scan_dir(int, char * const *, struct scan_cache *,
+		    struct scan_manifest *, struct scan_stats *);
+void		 scan_manifest_free(struct scan_manifest *);
+
+#endif /* SCAN_H */
