@@ -36,12 +36,12 @@ MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
 SYNCD =		syncd/syncd.c syncd/noise.c syncd/apply.c syncd/wire.c \
-		syncd/scan.c
+		syncd/scan.c syncd/session.c
 SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
 OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o
 UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test $(B)/tests/netd_test \
 		$(B)/tests/noise_test $(B)/tests/apply_test $(B)/tests/wire_test \
-		$(B)/tests/scan_test
+		$(B)/tests/scan_test $(B)/tests/session_test
 MANS =		monitor/failoverd.8 monitor/failoverctl.8 conf/failoverd.conf.5
 
 all: $(B)/failoverd $(B)/failoverctl
@@ -109,6 +109,12 @@ $(B)/tests/scan_test: tests/unit/scan_test.c tests/unit/tap.h \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
 	    $(O)/syncd/scan.o $(LDLIBS)
+
+$(B)/tests/session_test: tests/unit/session_test.c tests/unit/tap.h \
+    $(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
+	    $(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o $(LDLIBS)
 
 -include $(SRCS:%.c=$(O)/%.d)
 
