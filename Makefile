@@ -81,40 +81,21 @@ $(O)/%.o: %.c $(B)/flags
 
 COMMON_OBJS =	$(COMMON:%.c=$(O)/%.o)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_OBJS) $(B)/flags
+# a unit test links the objects it tests
+imsg_test_OBJS =	$(COMMON_OBJS)
+timer_test_OBJS =	$(COMMON_OBJS)
+netd_test_OBJS =	$(COMMON_OBJS)
+noise_test_OBJS =	$(O)/syncd/noise.o
+apply_test_OBJS =	$(O)/syncd/apply.o
+wire_test_OBJS =	$(O)/syncd/wire.o
+scan_test_OBJS =	$(O)/syncd/scan.o
+session_test_OBJS =	$(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o
+
+.SECONDEXPANSION:
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $$($$*_OBJS) $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(COMMON_OBJS) \
+	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< $($*_OBJS) \
 	    $(LDLIBS)
-
-$(B)/tests/noise_test: tests/unit/noise_test.c tests/unit/tap.h \
-    $(O)/syncd/noise.o $(B)/flags
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
-	    $(O)/syncd/noise.o $(LDLIBS)
-
-$(B)/tests/apply_test: tests/unit/apply_test.c tests/unit/tap.h \
-    $(O)/syncd/apply.o $(B)/flags
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
-	    $(O)/syncd/apply.o $(LDLIBS)
-
-$(B)/tests/wire_test: tests/unit/wire_test.c tests/unit/tap.h \
-    $(O)/syncd/wire.o $(B)/flags
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
-	    $(O)/syncd/wire.o $(LDLIBS)
-
-$(B)/tests/scan_test: tests/unit/scan_test.c tests/unit/tap.h \
-    $(O)/syncd/scan.o $(B)/flags
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
-	    $(O)/syncd/scan.o $(LDLIBS)
-
-$(B)/tests/session_test: tests/unit/session_test.c tests/unit/tap.h \
-    $(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o $(B)/flags
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd $(LDFLAGS) -o $@ $< \
-	    $(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o $(LDLIBS)
 
 -include $(SRCS:%.c=$(O)/%.d)
 

@@ -44,6 +44,12 @@ open_wire(struct session *s)
 	sodium_memzero(&rx, sizeof(rx));
 	noise_clear(&s->hs);
 	sodium_memzero(s->sk, sizeof(s->sk));
+	/* whatever came after the handshake is the peer's stream */
+	if (s->inlen > 0) {
+		memcpy(s->w.in, s->in, s->inlen);
+		s->w.inlen = s->inlen;
+		s->inlen = 0;
+	}
 	s->state = S_OPEN;
 }
 
@@ -187,11 +193,6 @@ step(struct session *s)
 			return (fail(s, "handshake"));
 		put_msg(s, m, mlen);
 		open_wire(s);
-		if (s->inlen > 0) {
-			memcpy(s->w.in, s->in, s->inlen);
-			s->w.inlen = s->inlen;
-			s->inlen = 0;
-		}
 		return (1);
 	case S_MSG2:
 		if (s->outlen > 0 || (len = msg_ready(s)) == 0)
@@ -201,12 +202,6 @@ step(struct session *s)
 			return (fail(s, "authentication failed"));
 		msg_consume(s, len);
 		open_wire(s);
-		/* whatever came after message 2 is the peer's stream */
-		if (s->inlen > 0) {
-			memcpy(s->w.in, s->in, s->inlen);
-			s->w.inlen = s->inlen;
-			s->inlen = 0;
-		}
 		return (1);
 	default:
 		return (0);
