@@ -693,6 +693,9 @@ monitor_dispatch_child(enum proc_id id)
 			    mon.role != ROLE_DEMOTING)
 				mon.epoch = sm.epoch;
 			mon.may_take_at = sm.may_take_at;
+			/* syncd fences sessions by the holder and epoch seen */
+			monitor_compose(PROC_SYNC, IMSG_LEASE_SEEN, &sm,
+			    sizeof(sm));
 			break;
 		case IMSG_DB_STATE:
 			if (imsg_get_data(&imsg, &dbm, sizeof(dbm)) == -1)

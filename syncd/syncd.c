@@ -36,6 +36,7 @@ static int			 npeers;
 static struct sync_dir		 dirs[MAX_DIRS];
 static uint32_t			 ndirs;
 static int			 conf_state;
+static struct seen_msg		 seen;	/* the lease row, as heartbeatd saw it */
 
 static void	 syncd_dispatch(void);
 
@@ -139,6 +140,17 @@ syncd_dispatch(void)
 			conf_state = 2;
 			log_debug("configuration: %u directories, %d peers",
 			    ndirs, npeers);
+			break;
+		case IMSG_LEASE_SEEN:
+			if (conf_state != 2 || imsg_get_data(&imsg, &seen,
+			    sizeof(seen)) == -1)
+				fatalx("bad IMSG_LEASE_SEEN");
+			seen.holder[NAME_LEN - 1] = '\0';
+			if (seen.epoch < -1)
+				fatalx("bad epoch in IMSG_LEASE_SEEN");
+			log_debug("lease: holder %s, epoch %lld",
+			    seen.holder[0] ? seen.holder : "none",
+			    (long long)seen.epoch);
 			break;
 		case IMSG_LOG_VERBOSE:
 			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
