@@ -1,0 +1,164 @@
+/*
+ * syncd: planning a round.  Both manifests are sorted by path, so one
+ * merge finds what is new or changed on the sender (shipped in path
+ * order: a directory before what it holds) and what is gone (deleted
+ * after all new data, deepest first).  A file whose size, hash, mode or
+ * mtime differ is shipped again; a standby that was down gets only the
+ * difference.  An entry whose type changed (a directory become a file)
+ * is removed with what it holds before its replacement is shipped.  Guards: an empty source is refused (an unmounted disk
+ * looks like that), and so is a round that would delete more than
+ * max-delete percent of the receiver's entries.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+static int
+push(struct plan *p, enum plan_kind k, const struct scan_entry *e)
+{
+	struct plan_item	*it;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 256;
+		if ((it = reallocarray(p->item, p->cap, sizeof(*it))) == NULL)
+			return (-1);
+		p->item = it;
+	}
+	p->item[p->n].kind = k;
+	p->item[p->n].e = e;
+	p->n++;
+	if (k == PLAN_DELETE)
+		p->ndelete++;
+	else {
+		p->nsend++;
+		if (k == PLAN_FILE)
+			p->bytes += e->size;
+	}
+	return (0);
+}
+
+static int
+ship(struct plan *p, const struct scan_entry *e)
+{
+	switch (e->type) {
+	case SCAN_FILE:
+		return (push(p, PLAN_FILE, e));
+	case SCAN_LINK:
+		return (push(p, PLAN_LINK, e));
+	default:
+		return (push(p, PLAN_MKDIR, e));
+	}
+}
+
+static int
+differs(const struct scan_entry *a, const struct scan_entry *b)
+{
+	if (a->type != b->type)
+		return (1);
+	switch (a->type) {
+	case SCAN_FILE:
+		return (a->size != b->size || a->mode != b->mode ||
+		    a->mtime_ns != b->mtime_ns ||
+		    memcmp(a->hash, b->hash, SCAN_HASHLEN) != 0);
+	case SCAN_LINK:
+		return (strcmp(a->link, b->link) != 0);
+	default:
+		return (a->mode != b->mode);
+	}
+}
+
+int
+plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
+    unsigned int max_delete, struct plan *p, char *err, size_t errlen)
+{
+	const struct scan_entry	**del = NULL;
+	char			*gone = NULL;
+	size_t			 i = 0, j = 0, nd = 0, k, len;
+	int			 c;
+
+	memset(p, 0, sizeof(*p));
+	if (src->n == 0) {
+		snprintf(err, errlen, "the source directory is empty");
+		return (-1);
+	}
+	if (dst->n > 0 && ((del = calloc(dst->n, sizeof(*del))) == NULL ||
+	    (gone = calloc(dst->n, 1)) == NULL)) {
+		free(del);
+		return (-1);
+	}
+	while (i < src->n || j < dst->n) {
+		if (i == src->n)
+			c = 1;
+		else if (j == dst->n)
+			c = -1;
+		else
+			c = strcmp(src->e[i].path, dst->e[j].path);
+		if (j < dst->n && gone[j]) {
+			j++;		/* removed with a replaced parent */
+			continue;
+		}
+		if (c < 0) {
+			if (ship(p, &src->e[i++]) == -1)
+				goto fail;
+		} else if (c > 0)
+			del[nd++] = &dst->e[j++];
+		else if (src->e[i].type != dst->e[j].type) {
+			/*
+			 * The old entry and its subtree go first.  A subtree
+			 * is not contiguous in path order ("d-x" sorts between
+			 * "d" and "d/x"): mark it wherever it is.
+			 */
+			len = strlen(dst->e[j].path);
+			for (k = dst->n; k-- > j + 1; )
+				if (!gone[k] && strncmp(dst->e[k].path,
+				    dst->e[j].path, len) == 0 &&
+				    dst->e[k].path[len] == '/') {
+					gone[k] = 1;
+					if (push(p, PLAN_DELETE, &dst->e[k]) == -1)
+						goto fail;
+				}
+			if (push(p, PLAN_DELETE, &dst->e[j++]) == -1 ||
+			    ship(p, &src->e[i++]) == -1)
+				goto fail;
+		} else {
+			if (differs(&src->e[i], &dst->e[j]) &&
+			    ship(p, &src->e[i]) == -1)
+				goto fail;
+			i++;
+			j++;
+		}
+	}
+	nd += p->ndelete;	/* with those of type changes */
+	if (dst->n > 0 && nd * 100 > (size_t)max_delete * dst->n) {
+		snprintf(err, errlen, "the round would delete %zu of %zu "
+		    "entries, more than max-delete %u%%", nd, dst->n,
+		    max_delete);
+		free(del);
+		free(gone);
+		plan_free(p);
+		return (-1);
+	}
+	/* deletions after new data, deepest first */
+	for (k = nd - p->ndelete; k > 0; k--)
+		if (push(p, PLAN_DELETE, del[k - 1]) == -1)
+			goto fail;
+	free(del);
+	free(gone);
+	return (0);
+fail:
+	free(del);
+	free(gone);
+	plan_free(p);
+	snprintf(err, errlen, "out of memory");
+	return (-1);
+}
+
+void
+plan_free(struct plan *p)
+{
+	free(p->item);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,108 @@
+/*
+ * syncd/plan.c: the difference of two manifests, in order, with the
+ * guards of an empty source and max-delete.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "tap.h"
+
+static void
+add(struct scan_manifest *m, const char *path, int type, const char *data,
+    uint32_t mode)
+{
+	struct scan_entry	*e;
+
+	m->e = reallocarray(m->e, m->n + 1, sizeof(*m->e));
+	e = &m->e[m->n++];
+	memset(e, 0, sizeof(*e));
+	e->path = strdup(path);
+	e->type = type;
+	e->mode = mode;
+	if (type == SCAN_FILE) {
+		e->size = strlen(data);
+		memcpy(e->hash, data, e->size < 32 ? e->size : 32);
+	} else if (type == SCAN_LINK)
+		e->link = strdup(data);
+}
+
+static char *
+show(struct plan *p)
+{
+	static char	 s[1024];
+	size_t		 i;
+
+	s[0] = '\0';
+	for (i = 0; i < p->n; i++) {
+		const char *k = p->item[i].kind == PLAN_FILE ? "send" :
+		    p->item[i].kind == PLAN_LINK ? "link" :
+		    p->item[i].kind == PLAN_MKDIR ? "mkdir" : "delete";
+		snprintf(s + strlen(s), sizeof(s) - strlen(s), "%s%s %s",
+		    i ? ", " : "", k, p->item[i].e->path);
+	}
+	return (s);
+}
+
+int
+main(void)
+{
+	struct scan_manifest	 src, dst, none;
+	struct plan		 p;
+	char			 err[256];
+
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	memset(&none, 0, sizeof(none));
+	add(&src, "a", SCAN_DIR, NULL, 0755);
+	add(&src, "a/new.txt", SCAN_FILE, "new", 0644);
+	add(&src, "a/same.txt", SCAN_FILE, "same", 0644);
+	add(&src, "b.txt", SCAN_FILE, "changed", 0644);
+	add(&src, "c", SCAN_LINK, "a/same.txt", 0777);
+	add(&src, "d", SCAN_FILE, "now a file", 0600);
+	add(&src, "d-x", SCAN_FILE, "sibling", 0644);
+	add(&src, "e.txt", SCAN_FILE, "mode", 0600);
+
+	add(&dst, "a", SCAN_DIR, NULL, 0755);
+	add(&dst, "a/gone.txt", SCAN_FILE, "gone", 0644);
+	add(&dst, "a/same.txt", SCAN_FILE, "same", 0644);
+	add(&dst, "b.txt", SCAN_FILE, "old", 0644);
+	add(&dst, "c", SCAN_LINK, "b.txt", 0777);
+	add(&dst, "d", SCAN_DIR, NULL, 0755);
+	add(&dst, "d-x", SCAN_FILE, "sibling", 0644);
+	add(&dst, "d/x", SCAN_FILE, "x", 0644);
+	add(&dst, "e.txt", SCAN_FILE, "mode", 0644);
+	add(&dst, "z.txt", SCAN_FILE, "z", 0644);
+
+	ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0, "plan");
+
+	ok(strcmp(show(&p), "send a/new.txt, send b.txt, link c, delete d/x, "
+	    "delete d, send d, send e.txt, delete z.txt, delete a/gone.txt")
+	    == 0, "new, changed, a link retargeted, a directory become a "
+	    "file (removed first, with its contents, not its sibling d-x), a "
+	    "mode change; other "
+	    "deletions last, deepest first: %s", show(&p));
+	ok(p.nsend == 5 && p.ndelete == 4, "5 to send, 4 to delete");
+	ok(strstr(show(&p), "d-x") == NULL, "the sibling d-x is untouched");
+	ok(p.bytes == 3 + 7 + 10 + 4, "bytes to send: the changed files only");
+	plan_free(&p);
+
+	ok(plan_round(&src, &src, 10, &p, err, sizeof(err)) == 0 && p.n == 0,
+	    "the same tree: nothing to do");
+	plan_free(&p);
+	ok(plan_round(&src, &none, 10, &p, err, sizeof(err)) == 0 &&
+	    p.nsend == 8, "an empty receiver gets everything");
+	plan_free(&p);
+	ok(plan_round(&none, &dst, 100, &p, err, sizeof(err)) == -1 &&
+	    strstr(err, "empty") != NULL, "an empty source is refused");
+	ok(plan_round(&src, &dst, 10, &p, err, sizeof(err)) == -1 &&
+	    strstr(err, "would delete 4 of 10") != NULL,
+	    "4 deletions of 10 entries is past max-delete 10%%: refused (%s)",
+	    err);
+	ok(plan_round(&src, &dst, 45, &p, err, sizeof(err)) == 0,
+	    "and allowed at 45%%");
+	plan_free(&p);
+	return (tap_done());
+}
