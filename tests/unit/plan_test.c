@@ -29,6 +29,18 @@ add(struct scan_manifest *m, const char *path, int type, const char *data,
 		e->link = strdup(data);
 }
 
+static void
+drop(struct scan_manifest *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->e[i].path);
+		free(m->e[i].link);
+	}
+	free(m->e);
+}
+
 static char *
 show(struct plan *p)
 {
@@ -104,5 +116,7 @@ main(void)
 	ok(plan_round(&src, &dst, 45, &p, err, sizeof(err)) == 0,
 	    "and allowed at 45%%");
 	plan_free(&p);
+	drop(&src);
+	drop(&dst);
 	return (tap_done());
 }

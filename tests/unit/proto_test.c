@@ -12,7 +12,7 @@
 #include "proto.h"
 #include "tap.h"
 
-static uint8_t	 buf[70000];
+static uint8_t	 buf[70000], big[70000];
 
 static int
 roundtrip(struct proto_msg *m, struct proto_msg *out)
@@ -152,7 +152,7 @@ main(void)
 	    "refused");
 	memset(&m, 0, sizeof(m));
 	m.type = P_DATA;
-	m.data = buf;
+	m.data = big;	/* not the buffer it is encoded into */
 	m.datalen = PROTO_MAXDATA + 1;
 	ok(refused(&m, "over-size"), "data over 64 KiB is refused");
 	return (tap_done());
