@@ -92,7 +92,7 @@ wire_test_OBJS =	$(O)/syncd/wire.o
 scan_test_OBJS =	$(O)/syncd/scan.o
 session_test_OBJS =	$(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o
 proto_test_OBJS =	$(O)/syncd/proto.o $(O)/syncd/apply.o
-plan_test_OBJS =	$(O)/syncd/plan.o
+plan_test_OBJS =	$(O)/syncd/plan.o $(O)/syncd/scan.o
 
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $$($$*_OBJS) $(B)/flags

@@ -69,7 +69,6 @@ static char			 token[37];
 static enum role		 role = ROLE_STARTING;
 static int			 started;	/* the monitor's start is done */
 static int			 maintenance;
-static int			 health_bad;
 static uint32_t			 fault_src;	/* HEALTH_*: what clears it */
 static char			 reason[FAULT_LEN];
 
@@ -1222,8 +1221,6 @@ heartbeatd_dispatch(void)
 				fatalx("bad IMSG_DEMOTE");
 			d.target[NAME_LEN - 1] = '\0';
 			d.detail[FAULT_LEN - 1] = '\0';
-			if (d.reason == DEMOTE_SHUTDOWN)
-				stopping = stopping ? stopping : 0;
 			if (role == ROLE_ACTIVE) {
 				const char *t = d.target[0] ? d.target :
 				    best_standby();
@@ -1259,7 +1256,8 @@ heartbeatd_dispatch(void)
 			handle_switchover(&d);
 			break;
 		case IMSG_MAINTENANCE:
-			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1)
+			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1 ||
+			    d.reason > 1)
 				fatalx("bad IMSG_MAINTENANCE");
 			handle_maintenance(&d);
 			break;
@@ -1270,8 +1268,6 @@ heartbeatd_dispatch(void)
 			if (o.source != HEALTH_CHECK &&
 			    o.source != HEALTH_LINK)
 				fatalx("bad IMSG_HEALTH source");
-			if (o.source == HEALTH_CHECK)
-				health_bad = !o.ok;
 			if (!o.ok && role == ROLE_STANDBY) {
 				fault_src = o.source;
 				event_add("fault", "%s", o.reason);

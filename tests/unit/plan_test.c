@@ -29,18 +29,6 @@ add(struct scan_manifest *m, const char *path, int type, const char *data,
 		e->link = strdup(data);
 }
 
-static void
-drop(struct scan_manifest *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < m->n; i++) {
-		free(m->e[i].path);
-		free(m->e[i].link);
-	}
-	free(m->e);
-}
-
 static char *
 show(struct plan *p)
 {
@@ -116,7 +104,7 @@ main(void)
 	ok(plan_round(&src, &dst, 45, &p, err, sizeof(err)) == 0,
 	    "and allowed at 45%%");
 	plan_free(&p);
-	drop(&src);
-	drop(&dst);
+	scan_manifest_free(&src);
+	scan_manifest_free(&dst);
 	return (tap_done());
 }
