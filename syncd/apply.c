@@ -6,9 +6,12 @@
  * lead outside the directory, or through a symlink.
  *
  * A file is written to a temporary file in its own directory, given its
- * mode and mtime; a batch is flushed (fdatasync each), renamed into place
- * with renameat, and each touched directory is fsynced once.  Until the
- * rename a reader sees the old file; after it, the new one: never part.
+ * mode and mtime, and closed; a batch is flushed (one syncfs of the
+ * tree's filesystem), renamed into place with renameat, and each touched
+ * directory is fsynced once.  Until the rename a reader sees the old
+ * file; after it, the new one: never part.  Before every rename or
+ * unlink the caller's fence is asked again.  In the first session of an
+ * epoch what is replaced or deleted moves to the attic instead.
  */
 
 #include <sys/types.h>
@@ -21,6 +24,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -131,28 +135,91 @@ apply_open_parent(int root, const char *path, int create, char *base,
 	return (openat2_beneath(root, dir, O_RDONLY | O_DIRECTORY, 0));
 }
 
+/* The directory a batch file lands in: shared by the files of a batch. */
+static int
+batch_dir(struct apply_batch *b, const char *path, char *base, size_t len)
+{
+	struct apply_dir	*d;
+	const char		*slash = strrchr(path, '/');
+	size_t			 dl = slash ? (size_t)(slash - path) : 0;
+	int			 i, fd;
+
+	for (i = b->nd; i-- > 0; )
+		if (strlen(b->d[i].path) == dl &&
+		    strncmp(b->d[i].path, path, dl) == 0) {
+			if (!apply_path_valid(path, strlen(path)) ||
+			    strlcpy(base, slash ? slash + 1 : path, len) >= len) {
+				errno = EINVAL;
+				return (-1);
+			}
+			return (i);
+		}
+	if ((fd = apply_open_parent(b->root, path, 1, base, len)) == -1)
+		return (-1);
+	if (b->nd == b->dcap) {
+		b->dcap = b->dcap ? b->dcap * 2 : 16;
+		if ((d = reallocarray(b->d, b->dcap, sizeof(*d))) == NULL) {
+			close(fd);
+			return (-1);
+		}
+		b->d = d;
+	}
+	if ((b->d[b->nd].path = strndup(path, dl)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	b->d[b->nd].fd = fd;
+	return (b->nd++);
+}
+
+struct apply_batch *
+apply_batch_new(int root)
+{
+	struct apply_batch	*b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return (NULL);
+	b->root = root;
+	return (b);
+}
+
+void
+apply_batch_free(struct apply_batch *b)
+{
+	if (b == NULL)
+		return;
+	apply_batch_abort(b);
+	free(b->d);
+	free(b);
+}
+
 int
-apply_file_begin(int root, const char *path, struct apply_file *f)
+apply_file_begin(struct apply_batch *b, const char *path,
+    struct apply_file *f)
 {
 	uint32_t	 r;
 	int		 tries;
 
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
-	if ((f->parent = apply_open_parent(root, path, 1, f->name,
-	    sizeof(f->name))) == -1)
+	if (b->n >= APPLY_MAXBATCH) {
+		errno = E2BIG;
+		return (-1);
+	}
+	if ((f->dir = batch_dir(b, path, f->name, sizeof(f->name))) == -1)
 		return (-1);
 	for (tries = 0; tries < 10; tries++) {
 		r = randombytes_random();
 		snprintf(f->tmp, sizeof(f->tmp), ".failoverd.%08x", r);
-		f->fd = openat2_beneath(f->parent, f->tmp,
+		f->fd = openat2_beneath(b->d[f->dir].fd, f->tmp,
 		    O_WRONLY | O_CREAT | O_EXCL, 0600);
 		if (f->fd != -1 || errno != EEXIST)
 			break;
 	}
-	if (f->fd == -1) {
-		close(f->parent);
-		f->parent = -1;
+	if (f->fd == -1)
+		return (-1);
+	if ((f->path = strdup(path)) == NULL) {
+		apply_file_abort(b, f);
 		return (-1);
 	}
 	return (0);
@@ -180,6 +247,19 @@ apply_file_write(struct apply_file *f, const void *buf, size_t len,
 	return (0);
 }
 
+/* A file given up before it joined its batch: its temporary file goes. */
+void
+apply_file_abort(struct apply_batch *b, struct apply_file *f)
+{
+	if (f->fd != -1) {
+		unlinkat(b->d[f->dir].fd, f->tmp, 0);
+		close(f->fd);
+		f->fd = -1;
+	}
+	free(f->path);
+	f->path = NULL;
+}
+
 /* Mode (masked with 01777) and mtime; the file joins the batch. */
 int
 apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
@@ -198,55 +278,73 @@ apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
 	if (ftruncate(f->fd, f->size) == -1 ||
 	    fchmod(f->fd, mode & 01777) == -1 || futimens(f->fd, ts) == -1 ||
 	    b->n >= APPLY_MAXBATCH) {
-		unlinkat(f->parent, f->tmp, 0);
-		close(f->fd);
-		close(f->parent);
+		apply_file_abort(b, f);
 		return (-1);
 	}
+	close(f->fd);
+	f->fd = -1;
 	b->f[b->n++] = *f;
 	b->bytes += f->size;
 	return (0);
 }
 
-/*
- * Flush every file, rename them into place, fsync each directory once.
- * Only then may the batch be acknowledged.
- */
-int
-apply_batch_commit(struct apply_batch *b)
+/* Move what is at path to the attic (ENOENT: nothing was there). */
+static int
+to_attic(int root, int parent, const char *name, const char *path,
+    const char *attic)
 {
-	int	 i, j, rc = 0, seen;
+	char	 ap[PATH_MAX], base[NAME_MAX + 1];
+	int	 afd, rc;
 
-	for (i = 0; i < b->n; i++)
-		if (fdatasync(b->f[i].fd) == -1)
-			rc = -1;
-	for (i = 0; rc == 0 && i < b->n; i++)
-		if (renameat(b->f[i].parent, b->f[i].tmp, b->f[i].parent,
-		    b->f[i].name) == -1)
-			rc = -1;
-	for (i = 0; i < b->n; i++) {
-		struct stat	 a, c;
-
-		/* each directory once: compare with those fsynced before */
-		seen = 0;
-		if (fstat(b->f[i].parent, &a) == 0)
-			for (j = 0; j < i && !seen; j++)
-				seen = fstat(b->f[j].parent, &c) == 0 &&
-				    a.st_dev == c.st_dev && a.st_ino == c.st_ino;
-		if (rc == 0 && !seen && fsync(b->f[i].parent) == -1)
-			rc = -1;
-	}
-	if (rc == -1) {
-		apply_batch_abort(b);
+	if ((size_t)snprintf(ap, sizeof(ap), "%s/%s", attic, path) >=
+	    sizeof(ap)) {
+		errno = ENAMETOOLONG;
 		return (-1);
 	}
-	for (i = 0; i < b->n; i++) {
-		close(b->f[i].fd);
-		close(b->f[i].parent);
+	if (faccessat(parent, name, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if ((afd = apply_open_parent(root, ap, 1, base, sizeof(base))) == -1)
+		return (-1);
+	rc = renameat(parent, name, afd, base);
+	if (rc == 0)
+		rc = fsync(afd);
+	close(afd);
+	return (rc);
+}
+
+/*
+ * Flush the batch's files, rename them into place (asking the fence
+ * before each), fsync each directory once.  Only then may the batch be
+ * acknowledged.  A fence that says no leaves what is not yet renamed.
+ */
+int
+apply_batch_commit(struct apply_batch *b, int (*fence)(void *), void *arg,
+    const char *attic)
+{
+	int	 i, rc = 0;
+
+	if (b->n > 0 && syncfs(b->root) == -1)
+		rc = -1;
+	for (i = 0; rc == 0 && i < b->n; i++) {
+		if (fence != NULL && !fence(arg)) {
+			errno = EPERM;
+			rc = -1;
+			break;
+		}
+		if (attic != NULL && to_attic(b->root, b->d[b->f[i].dir].fd,
+		    b->f[i].name, b->f[i].path, attic) == -1)
+			rc = -1;
+		else if (renameat(b->d[b->f[i].dir].fd, b->f[i].tmp,
+		    b->d[b->f[i].dir].fd, b->f[i].name) == -1)
+			rc = -1;
+		else
+			b->f[i].tmp[0] = '\0';	/* in place */
 	}
-	b->n = 0;
-	b->bytes = 0;
-	return (0);
+	for (i = 0; i < b->nd; i++)
+		if (fsync(b->d[i].fd) == -1)
+			rc = -1;
+	apply_batch_abort(b);
+	return (rc);
 }
 
 /* A failed or interrupted batch: the temporary files go, nothing else. */
@@ -256,17 +354,23 @@ apply_batch_abort(struct apply_batch *b)
 	int	 i;
 
 	for (i = 0; i < b->n; i++) {
-		unlinkat(b->f[i].parent, b->f[i].tmp, 0);
-		close(b->f[i].fd);
-		close(b->f[i].parent);
+		if (b->f[i].tmp[0] != '\0')
+			unlinkat(b->d[b->f[i].dir].fd, b->f[i].tmp, 0);
+		free(b->f[i].path);
+	}
+	for (i = 0; i < b->nd; i++) {
+		close(b->d[i].fd);
+		free(b->d[i].path);
 	}
 	b->n = 0;
+	b->nd = 0;
 	b->bytes = 0;
 }
 
 /* A symlink is copied as a link, never followed. */
 int
-apply_symlink(int root, const char *path, const char *target)
+apply_symlink(int root, const char *path, const char *target,
+    const char *attic)
 {
 	char		 base[NAME_MAX + 1], tmp[32];
 	int		 parent, rc;
@@ -280,6 +384,9 @@ apply_symlink(int root, const char *path, const char *target)
 		return (-1);
 	snprintf(tmp, sizeof(tmp), ".failoverd.%08x", randombytes_random());
 	rc = symlinkat(target, parent, tmp);
+	if (rc == 0 && attic != NULL &&
+	    (rc = to_attic(root, parent, base, path, attic)) == -1)
+		unlinkat(parent, tmp, 0);
 	if (rc == 0 && (rc = renameat(parent, tmp, parent, base)) == -1)
 		unlinkat(parent, tmp, 0);
 	if (rc == 0)
@@ -288,18 +395,53 @@ apply_symlink(int root, const char *path, const char *target)
 	return (rc);
 }
 
-/* Delete a file, a link or an empty directory beneath root. */
+/* A directory, or the mode of one that is there. */
 int
-apply_remove(int root, const char *path)
+apply_mkdir(int root, const char *path, mode_t mode)
 {
 	char	 base[NAME_MAX + 1];
-	int	 parent, rc;
+	int	 parent, fd, rc;
+
+	if ((parent = apply_open_parent(root, path, 1, base,
+	    sizeof(base))) == -1)
+		return (-1);
+	if ((rc = mkdirat(parent, base, 0700)) == -1 && errno == EEXIST)
+		rc = 0;
+	if (rc == 0 && (fd = openat2_beneath(parent, base,
+	    O_RDONLY | O_DIRECTORY, 0)) != -1) {
+		rc = fchmod(fd, mode & 01777);
+		close(fd);
+	} else
+		rc = -1;
+	if (rc == 0)
+		rc = fsync(parent);
+	close(parent);
+	return (rc);
+}
+
+/*
+ * Delete a file, a link or an empty directory beneath root; with an
+ * attic, files and links move there (a directory's content went before
+ * it, so the directory itself is only removed).  Gone already is done.
+ */
+int
+apply_remove(int root, const char *path, const char *attic)
+{
+	char		 base[NAME_MAX + 1];
+	struct stat	 st;
+	int		 parent, rc;
 
 	if ((parent = apply_open_parent(root, path, 0, base,
 	    sizeof(base))) == -1)
-		return (-1);
-	if ((rc = unlinkat(parent, base, 0)) == -1 && errno == EISDIR)
+		return (errno == ENOENT ? 0 : -1);
+	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		rc = errno == ENOENT ? 0 : -1;
+	else if (S_ISDIR(st.st_mode))
 		rc = unlinkat(parent, base, AT_REMOVEDIR);
+	else if (attic != NULL)
+		rc = to_attic(root, parent, base, path, attic);
+	else
+		rc = unlinkat(parent, base, 0);
 	if (rc == 0)
 		rc = fsync(parent);
 	close(parent);

@@ -13,29 +13,45 @@
 #define APPLY_MAXBYTES	(4U << 20)	/* bytes in one batch */
 
 struct apply_file {
-	int		 parent;	/* the directory it lands in */
-	int		 fd;		/* the temporary file */
-	char		 tmp[32];
+	int		 dir;		/* in the batch's directories */
+	int		 fd;		/* the temporary file, until its end */
+	char		 tmp[32];	/* "": renamed into place */
 	char		 name[256];
+	char		*path;		/* relative to the root */
 	uint64_t	 size;
 };
 
+struct apply_dir {
+	int		 fd;
+	char		*path;		/* relative to the root, "" for it */
+};
+
 struct apply_batch {
+	int		 root;
 	struct apply_file f[APPLY_MAXBATCH];
 	int		 n;
+	struct apply_dir *d;		/* each touched directory, once */
+	int		 nd;
+	int		 dcap;
 	uint64_t	 bytes;
 };
 
 int	 apply_path_valid(const char *, size_t);
 int	 apply_open_parent(int, const char *, int, char *, size_t);
-int	 apply_file_begin(int, const char *, struct apply_file *);
+struct apply_batch *apply_batch_new(int);
+void	 apply_batch_free(struct apply_batch *);
+int	 apply_file_begin(struct apply_batch *, const char *,
+	    struct apply_file *);
 int	 apply_file_write(struct apply_file *, const void *, size_t,
 	    uint64_t);
+void	 apply_file_abort(struct apply_batch *, struct apply_file *);
 int	 apply_file_end(struct apply_batch *, struct apply_file *, mode_t,
 	    int64_t);
-int	 apply_batch_commit(struct apply_batch *);
+int	 apply_batch_commit(struct apply_batch *, int (*)(void *), void *,
+	    const char *);
 void	 apply_batch_abort(struct apply_batch *);
-int	 apply_symlink(int, const char *, const char *);
-int	 apply_remove(int, const char *);
+int	 apply_symlink(int, const char *, const char *, const char *);
+int	 apply_mkdir(int, const char *, mode_t);
+int	 apply_remove(int, const char *, const char *);
 
 #endif /* APPLY_H */

@@ -82,6 +82,13 @@ test_paths(void)
 	    "PATH_MAX bytes or more is refused");
 }
 
+static int
+refuse(void *arg)
+{
+	(void)arg;
+	return (0);
+}
+
 static void
 test_files(int root)
 {
@@ -90,9 +97,9 @@ test_files(int root)
 	struct stat		 st;
 	char			*s;
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((b = apply_batch_new(root)) == NULL)
 		exit(2);
-	ok(apply_file_begin(root, "dir/sub/f.txt", &f) == 0,
+	ok(apply_file_begin(b, "dir/sub/f.txt", &f) == 0,
 	    "a file in directories that do not exist yet");
 	apply_file_write(&f, "new data\n", 9, 0);
 	ok(apply_file_end(b, &f, 04755, 1234567890123456789LL) == 0,
@@ -100,7 +107,7 @@ test_files(int root)
 	ok(faccessat(root, "dir/sub/f.txt", F_OK, 0) == -1,
 	    "before the commit the file is not there");
 	ok(temps_left(top) == 1, "only a temporary file in its directory");
-	ok(apply_batch_commit(b) == 0, "commit");
+	ok(apply_batch_commit(b, NULL, NULL, NULL) == 0, "commit");
 	s = slurp(root, "dir/sub/f.txt");
 	ok(s != NULL && strcmp(s, "new data\n") == 0, "after it, the new "
 	    "content");
@@ -111,18 +118,18 @@ test_files(int root)
 	ok(temps_left(top) == 0, "no temporary file left");
 
 	/* replacing: the old content until the commit */
-	apply_file_begin(root, "dir/sub/f.txt", &f);
+	apply_file_begin(b, "dir/sub/f.txt", &f);
 	apply_file_write(&f, "newer\n", 6, 0);
 	apply_file_end(b, &f, 0644, 0);
 	s = slurp(root, "dir/sub/f.txt");
 	ok(s != NULL && strcmp(s, "new data\n") == 0, "a replacement: the old "
 	    "file until the commit");
-	apply_batch_commit(b);
+	apply_batch_commit(b, NULL, NULL, NULL);
 	s = slurp(root, "dir/sub/f.txt");
 	ok(s != NULL && strcmp(s, "newer\n") == 0, "the new one after");
 
 	/* an aborted batch leaves the old file and no temporary one */
-	apply_file_begin(root, "dir/sub/f.txt", &f);
+	apply_file_begin(b, "dir/sub/f.txt", &f);
 	apply_file_write(&f, "partial", 7, 0);
 	apply_file_end(b, &f, 0644, 0);
 	apply_batch_abort(b);
@@ -130,16 +137,53 @@ test_files(int root)
 	ok(s != NULL && strcmp(s, "newer\n") == 0 && temps_left(top) == 0,
 	    "an aborted batch: the old file, no temporary file");
 
-	ok(apply_remove(root, "dir/sub/f.txt") == 0 &&
+	ok(apply_remove(root, "dir/sub/f.txt", NULL) == 0 &&
 	    faccessat(root, "dir/sub/f.txt", F_OK, AT_SYMLINK_NOFOLLOW) == -1,
 	    "remove a file");
-	ok(apply_remove(root, "dir/sub") == 0, "remove an empty directory");
-	free(b);
+	ok(apply_remove(root, "dir/sub", NULL) == 0,
+	    "remove an empty directory");
+	ok(apply_remove(root, "dir/sub", NULL) == 0,
+	    "removing what is gone already is done");
+	ok(apply_mkdir(root, "made/here", 0750) == 0 &&
+	    fstatat(root, "made/here", &st, 0) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 07777) == 0750, "a directory with its mode");
+
+	/* a fence that says no: nothing renamed, no temporary file left */
+	apply_file_begin(b, "fenced", &f);
+	apply_file_write(&f, "stale\n", 6, 0);
+	apply_file_end(b, &f, 0644, 0);
+	ok(apply_batch_commit(b, refuse, NULL, NULL) == -1 &&
+	    faccessat(root, "fenced", F_OK, 0) == -1 && temps_left(top) == 0,
+	    "a commit the fence refuses renames nothing");
+
+	/* the attic keeps what a file replaces or a deletion removes */
+	apply_file_begin(b, "dir/f.txt", &f);
+	apply_file_write(&f, "first\n", 6, 0);
+	apply_file_end(b, &f, 0644, 0);
+	apply_batch_commit(b, NULL, NULL, NULL);
+	apply_file_begin(b, "dir/f.txt", &f);
+	apply_file_write(&f, "second\n", 7, 0);
+	apply_file_end(b, &f, 0644, 0);
+	ok(apply_batch_commit(b, NULL, NULL, ".failoverd-attic/7") == 0,
+	    "a commit with an attic");
+	s = slurp(root, ".failoverd-attic/7/dir/f.txt");
+	ok(s != NULL && strcmp(s, "first\n") == 0, "the replaced file is in "
+	    "the attic of the epoch");
+	s = slurp(root, "dir/f.txt");
+	ok(s != NULL && strcmp(s, "second\n") == 0, "the new one in place");
+	ok(apply_remove(root, "dir/f.txt", ".failoverd-attic/8") == 0,
+	    "a deletion with an attic");
+	s = slurp(root, ".failoverd-attic/8/dir/f.txt");
+	ok(s != NULL && strcmp(s, "second\n") == 0 &&
+	    faccessat(root, "dir/f.txt", F_OK, 0) == -1,
+	    "moves the file there");
+	apply_batch_free(b);
 }
 
 static void
 test_escapes(int root, const char *outside)
 {
+	struct apply_batch	*eb = apply_batch_new(root);
 	struct apply_file	 f;
 	char			 link[512], victim[512], buf[64];
 	ssize_t			 n;
@@ -149,15 +193,15 @@ test_escapes(int root, const char *outside)
 	snprintf(link, sizeof(link), "%s/root/evil", top);
 	symlink(outside, link);
 	errno = 0;
-	ok(apply_file_begin(root, "evil/x", &f) == -1,
+	ok(apply_file_begin(eb, "evil/x", &f) == -1,
 	    "writing through a symlinked directory is refused (%s)",
 	    strerror(errno));
 	snprintf(victim, sizeof(victim), "%s/x", outside);
 	ok(access(victim, F_OK) == -1, "and nothing appeared outside");
-	ok(apply_remove(root, "evil/x") == -1, "removing through it too");
-	ok(apply_file_begin(root, "../x", &f) == -1 && errno == EINVAL,
+	ok(apply_remove(root, "evil/x", NULL) == -1, "removing through it too");
+	ok(apply_file_begin(eb, "../x", &f) == -1 && errno == EINVAL,
 	    "\"..\" is refused");
-	ok(apply_file_begin(root, "/tmp/x", &f) == -1 && errno == EINVAL,
+	ok(apply_file_begin(eb, "/tmp/x", &f) == -1 && errno == EINVAL,
 	    "an absolute path is refused");
 
 	/* a symlink as the last component is replaced, not followed */
@@ -169,13 +213,13 @@ test_escapes(int root, const char *outside)
 	snprintf(link, sizeof(link), "%s/root/innocent", top);
 	symlink(victim, link);
 	{
-		struct apply_batch	*b = calloc(1, sizeof(*b));
+		struct apply_batch	*b = apply_batch_new(root);
 
-		apply_file_begin(root, "innocent", &f);
+		apply_file_begin(b, "innocent", &f);
 		apply_file_write(&f, "replaced\n", 9, 0);
 		apply_file_end(b, &f, 0644, 0);
-		apply_batch_commit(b);
-		free(b);
+		apply_batch_commit(b, NULL, NULL, NULL);
+		apply_batch_free(b);
 	}
 	fd = open(victim, O_RDONLY);
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -184,12 +228,13 @@ test_escapes(int root, const char *outside)
 	ok(strcmp(buf, "untouched\n") == 0, "a file shipped over a symlink "
 	    "replaces the link; its target is untouched");
 
-	ok(apply_symlink(root, "links/up", "../../etc/passwd") == 0,
+	ok(apply_symlink(root, "links/up", "../../etc/passwd", NULL) == 0,
 	    "a symlink is stored as a link");
 	n = readlinkat(root, "links/up", buf, sizeof(buf) - 1);
 	buf[n < 0 ? 0 : n] = '\0';
 	ok(strcmp(buf, "../../etc/passwd") == 0, "with its target as sent, "
 	    "never followed");
+	apply_batch_free(eb);
 }
 
 int
