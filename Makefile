@@ -35,7 +35,7 @@ MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
 		monitor/ctl.c monitor/hooks.c monitor/alert.c
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
-SYNCD =		syncd/syncd.c syncd/noise.c syncd/apply.c syncd/wire.c \
+SYNCD =		syncd/syncd.c syncd/peer.c syncd/noise.c syncd/apply.c syncd/wire.c \
 		syncd/scan.c syncd/session.c syncd/proto.c syncd/plan.c
 SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
 OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o

@@ -117,10 +117,15 @@ enum imsg_type {
 	IMSG_VIP_DROPPED,
 	IMSG_VIP_STATE,
 	IMSG_NET_FAULT,
+	/* syncd */
+	IMSG_SYNC_NOW,
+	IMSG_SYNC_STATUS,
+	IMSG_SYNC_ALERT,
 	/* control socket */
 	IMSG_CTL_STATUS,
 	IMSG_CTL_STATUS_NODE,
 	IMSG_CTL_STATUS_VIP,
+	IMSG_CTL_STATUS_PEER,
 	IMSG_CTL_SWITCHOVER,
 	IMSG_CTL_STANDBY,
 	IMSG_CTL_RESUME,
@@ -209,10 +214,14 @@ struct conf_sync_msg {
 	uint32_t	 interval;
 	uint32_t	 delay;
 	uint32_t	 max_delete;	/* percent */
+	uint32_t	 alert_after;	/* ms */
 	uint32_t	 ndirs;
 	char		 user[NAME_LEN];
 	uint8_t		 secret[KEY_LEN];
 };
+
+#define DEFAULT_SYNC_ALERT	60000	/* ms a peer may fail before an alert */
+#define MAX_SYNC_PEERS		32
 
 /* IMSG_CONF_DIR, with the directory's fd; IMSG_CONF_EXCLUDE */
 struct conf_dir_msg {
@@ -312,6 +321,30 @@ struct hist_msg {
 	uint32_t	 id;
 	int32_t		 n;		/* request: lines; result: exit code */
 	char		 line[CTL_MSG_LEN];
+};
+
+/* IMSG_SYNC_STATUS: syncd's state, on every change */
+struct sync_peer_status {
+	char		 node[NAME_LEN];
+	char		 state[16];
+	int64_t		 last_ok;	/* unix seconds, -1: never */
+	char		 error[FAULT_LEN];
+};
+
+struct sync_status_msg {
+	int64_t		 last_ok;	/* unix seconds, -1: never */
+	uint64_t	 files;		/* shipped or received since start */
+	uint64_t	 bytes;
+	uint32_t	 npeers;
+	uint32_t	 pad;
+	char		 last_error[FAULT_LEN];
+	struct sync_peer_status peer[MAX_SYNC_PEERS];
+};
+
+/* IMSG_SYNC_ALERT */
+struct sync_alert_msg {
+	char		 name[16];	/* "sync-failed", "peer-down" */
+	char		 detail[256];
 };
 
 /* control socket: IMSG_CTL_STATUS reply */

@@ -307,8 +307,15 @@ control_status(struct ctl_conn *c)
 	else if (!mon.db_up && mon.db_error[0] != '\0')
 		snprintf(st.fault, sizeof(st.fault), "database: %.100s",
 		    mon.db_error);
-	st.sync_last_ok = -1;
+	st.sync_last_ok = mon.sync.last_ok;
+	strlcpy(st.sync_last_error, mon.sync.last_error,
+	    sizeof(st.sync_last_error));
+	st.sync_files = mon.sync.files;
+	st.sync_bytes = mon.sync.bytes;
 	imsg_compose(&c->ibuf, IMSG_CTL_STATUS, 0, 0, -1, &st, sizeof(st));
+	for (i = 0; i < mon.sync.npeers && i < MAX_SYNC_PEERS; i++)
+		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_PEER, 0, 0, -1,
+		    &mon.sync.peer[i], sizeof(mon.sync.peer[i]));
 	for (i = 0; i < mon.nodes.n && i < MAX_NODES; i++) {
 		memset(&sn, 0, sizeof(sn));
 		strlcpy(sn.node, mon.nodes.e[i].node, sizeof(sn.node));
@@ -414,6 +421,16 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 			monitor_compose(PROC_HEARTBEAT, IMSG_MAINTENANCE, &d,
 			    sizeof(d));
 		}
+		break;
+	}
+	case IMSG_CTL_SYNC: {
+		struct hist_msg		 hm;
+
+		memset(&hm, 0, sizeof(hm));
+		c->id = next_id++;
+		c->waiting = 1;
+		hm.id = c->id;
+		monitor_compose(PROC_SYNC, IMSG_SYNC_NOW, &hm, sizeof(hm));
 		break;
 	}
 	case IMSG_CTL_HISTORY: {

@@ -143,9 +143,27 @@ ctl_pubkey(const char *path)
 	return (0);
 }
 
+/* unix seconds as an RFC 3339 string, or null */
+static void
+json_time(int64_t secs)
+{
+	char		 tbuf[64];
+	time_t		 t = secs;
+	struct tm	 tm;
+
+	if (secs < 0) {
+		printf("null");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_str(tbuf);
+}
+
 static void
 print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
-    struct ctl_status_node *nodes, int nnodes, int json)
+    struct ctl_status_node *nodes, int nnodes, struct sync_peer_status *peers,
+    int npeers, int json)
 {
 	char	 buf[ADDR_STRLEN];
 	int	 i;
@@ -184,22 +202,24 @@ print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
 			printf("}");
 		}
 		printf("],\"sync\":{\"last_ok\":");
-		if (st->sync_last_ok < 0)
-			printf("null");
-		else {
-			char		 tbuf[64];
-			time_t		 t = st->sync_last_ok;
-			struct tm	 tm;
-
-			gmtime_r(&t, &tm);
-			strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			json_str(tbuf);
-		}
+		json_time(st->sync_last_ok);
 		printf(",\"last_error\":");
 		json_strn(st->sync_last_error);
-		printf(",\"files\":%llu,\"bytes\":%llu}",
+		printf(",\"files\":%llu,\"bytes\":%llu,\"peers\":[",
 		    (unsigned long long)st->sync_files,
 		    (unsigned long long)st->sync_bytes);
+		for (i = 0; i < npeers; i++) {
+			printf("%s{\"node\":", i ? "," : "");
+			json_str(peers[i].node);
+			printf(",\"state\":");
+			json_str(peers[i].state);
+			printf(",\"last_ok\":");
+			json_time(peers[i].last_ok);
+			printf(",\"error\":");
+			json_strn(peers[i].error);
+			printf("}");
+		}
+		printf("]}");
 		printf(",\"fault\":");
 		json_strn(st->fault);
 		printf("}\n");
@@ -234,11 +254,24 @@ print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
 		printf("  %s/%u on %s: %s\n", addr_str(&vips[i].addr, buf,
 		    sizeof(buf)), vips[i].prefixlen, vips[i].ifname,
 		    vips[i].bound ? "bound" : "not bound");
-	printf("sync:       last ok %s, last error %s, %llu files, "
-	    "%llu bytes\n", st->sync_last_ok < 0 ? "never" : "see -j",
-	    or_dash(st->sync_last_error),
-	    (unsigned long long)st->sync_files,
-	    (unsigned long long)st->sync_bytes);
+	{
+		char		 tbuf[64] = "never";
+		time_t		 t = st->sync_last_ok;
+		struct tm	 tm;
+
+		if (st->sync_last_ok >= 0) {
+			gmtime_r(&t, &tm);
+			strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ",
+			    &tm);
+		}
+		printf("sync:       last ok %s, last error %s, %llu files, "
+		    "%llu bytes\n", tbuf, or_dash(st->sync_last_error),
+		    (unsigned long long)st->sync_files,
+		    (unsigned long long)st->sync_bytes);
+	}
+	for (i = 0; i < npeers; i++)
+		printf("  %-20s %-12s %s\n", peers[i].node, peers[i].state,
+		    or_dash(peers[i].error));
 }
 
 static int
@@ -270,11 +303,12 @@ ctl_main(int argc, char *argv[])
 	struct ctl_status	 st;
 	struct ctl_status_vip	 vips[64];
 	struct ctl_status_node	 nodes[64];
+	struct sync_peer_status	 peers[MAX_SYNC_PEERS];
 	struct pollfd		 pfd;
 	const char		*sockpath = CONTROL_SOCKET, *errstr;
 	ssize_t			 n;
 	int			 ch, json = 0, nvips = 0, nnodes = 0, done = 0;
-	int			 rc = 0, have_status = 0, timeout;
+	int			 rc = 0, have_status = 0, timeout, npeers = 0;
 	struct hist_msg		 hm;
 
 	while ((ch = getopt(argc, argv, "+s:")) != -1) {
@@ -351,8 +385,9 @@ ctl_main(int argc, char *argv[])
 		err(1, "write to %s", sockpath);
 
 	/* heartbeatd bounds a switchover by 2 x dead; others are quick */
-	timeout = cmd->action == A_SWITCHOVER || cmd->action == A_STANDBY ?
-	    -1 : CTL_TIMEOUT;
+	/* syncd bounds a forced round by 120 s */
+	timeout = cmd->action == A_SWITCHOVER || cmd->action == A_STANDBY ||
+	    cmd->action == A_SYNC ? -1 : CTL_TIMEOUT;
 	while (!done) {
 		pfd.fd = ibuf.fd;
 		pfd.events = POLLIN;
@@ -415,6 +450,17 @@ ctl_main(int argc, char *argv[])
 				nodes[nnodes].node[NAME_LEN - 1] = '\0';
 				nnodes++;
 				break;
+			case IMSG_CTL_STATUS_PEER:
+				if (npeers >= MAX_SYNC_PEERS)
+					break;
+				if (imsg_get_data(&imsg, &peers[npeers],
+				    sizeof(peers[0])) == -1)
+					errx(1, "bad answer");
+				peers[npeers].node[NAME_LEN - 1] = '\0';
+				peers[npeers].state[15] = '\0';
+				peers[npeers].error[FAULT_LEN - 1] = '\0';
+				npeers++;
+				break;
 			case IMSG_HISTORY_LINE:
 				if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)
 					errx(1, "bad answer");
@@ -432,7 +478,8 @@ ctl_main(int argc, char *argv[])
 		}
 	}
 	if (have_status)
-		print_status(&st, vips, nvips, nodes, nnodes, json);
+		print_status(&st, vips, nvips, nodes, nnodes, peers, npeers,
+		    json);
 	imsgbuf_clear(&ibuf);
 	close(ibuf.fd);
 	return (rc);

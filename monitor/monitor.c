@@ -182,6 +182,7 @@ main(int argc, char *argv[])
 	mon.conf = conf;
 	mon.role = ROLE_STARTING;
 	mon.epoch = -1;
+	mon.sync.last_ok = -1;
 
 	log_init(opt_debug, opt_verbose);
 	log_procinit("monitor");
@@ -418,6 +419,7 @@ monitor_send_config(void)
 		sm.interval = conf->sync->interval;
 		sm.delay = conf->sync->delay;
 		sm.max_delete = conf->sync->max_delete;
+		sm.alert_after = conf->sync->alert_after;
 		if (key_file_read(conf->sync->key_file, sm.secret, 1, errbuf,
 		    sizeof(errbuf)) == -1)
 			fatalx("sync key-file: %s", errbuf);
@@ -545,6 +547,8 @@ monitor_role(struct role_msg *rm)
 	mon.kill_at = rm->kill_at;
 	strlcpy(mon.holder, rm->holder, sizeof(mon.holder));
 	strlcpy(mon.reason, rm->reason, sizeof(mon.reason));
+	/* syncd sends while active, receives otherwise */
+	monitor_compose(PROC_SYNC, IMSG_ROLE, rm, sizeof(*rm));
 	if (old != rm->role)
 		log_notice("role %s -> %s (epoch %lld)%s%s", role_name(old),
 		    role_name(rm->role), (long long)rm->epoch,
@@ -644,6 +648,17 @@ monitor_dispatch_child(enum proc_id id)
 				fatalx("message %u from %s", type,
 				    proc_name(id));
 			break;
+		case IMSG_SYNC_STATUS:
+		case IMSG_SYNC_ALERT:
+			if (id != PROC_SYNC)
+				fatalx("message %u from %s", type,
+				    proc_name(id));
+			break;
+		case IMSG_REQ_RESULT:
+			if (id != PROC_SYNC && id != PROC_HEARTBEAT)
+				fatalx("message %u from %s", type,
+				    proc_name(id));
+			break;
 		default:
 			if (id != PROC_HEARTBEAT)
 				fatalx("message %u from %s", type,
@@ -724,6 +739,34 @@ monitor_dispatch_child(enum proc_id id)
 			hm.line[sizeof(hm.line) - 1] = '\0';
 			control_forward(type, hm.id, &hm, sizeof(hm));
 			break;
+		case IMSG_SYNC_STATUS: {
+			uint32_t	 i;
+
+			if (imsg_get_data(&imsg, &mon.sync,
+			    sizeof(mon.sync)) == -1 ||
+			    mon.sync.npeers > MAX_SYNC_PEERS)
+				fatalx("bad IMSG_SYNC_STATUS");
+			mon.sync.last_error[FAULT_LEN - 1] = '\0';
+			for (i = 0; i < MAX_SYNC_PEERS; i++) {
+				mon.sync.peer[i].node[NAME_LEN - 1] = '\0';
+				mon.sync.peer[i].state[15] = '\0';
+				mon.sync.peer[i].error[FAULT_LEN - 1] = '\0';
+			}
+			break;
+		}
+		case IMSG_SYNC_ALERT: {
+			struct sync_alert_msg	 am;
+
+			if (imsg_get_data(&imsg, &am, sizeof(am)) == -1)
+				fatalx("bad IMSG_SYNC_ALERT");
+			am.name[sizeof(am.name) - 1] = '\0';
+			am.detail[sizeof(am.detail) - 1] = '\0';
+			if (strcmp(am.name, "sync-failed") != 0 &&
+			    strcmp(am.name, "peer-down") != 0)
+				fatalx("bad alert from syncd");
+			alert(am.name, "%s", am.detail);
+			break;
+		}
 		case IMSG_STOPPED:
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_STOPPED");

@@ -106,6 +106,7 @@ struct conf_sync {
 	uint32_t		 interval;
 	uint32_t		 delay;
 	uint32_t		 max_delete;
+	uint32_t		 alert_after;
 	TAILQ_HEAD(, conf_dir)	 dirs;
 	struct conf_where	 where;
 };
@@ -169,6 +170,7 @@ struct monitor_state {
 	struct nodes_msg	 nodes;
 #define MAX_VIPS_STATUS	256
 	uint8_t			 vip_bound[MAX_VIPS_STATUS];
+	struct sync_status_msg	 sync;
 };
 extern struct monitor_state	 mon;
 int		 monitor_reload(char *, size_t);

@@ -99,7 +99,7 @@ typedef struct {
 %}
 
 %token	ADDRESS ALERT ALGORITHM CHECK CLUSTER COMMAND CONTROL COUNT DATABASE
-%token	DEAD DELAY DIRECTORY EXCLUDE FALL FROM GARP GROUP HEARTBEAT HOSTNAME
+%token	ALERTAFTER DEAD DELAY DIRECTORY EXCLUDE FALL FROM GARP GROUP HEARTBEAT HOSTNAME
 %token	INCLUDE INTERFACE INTERVAL KEY KEYFILE LABEL LISTEN MAIL MARGIN
 %token	MAXDELETE NO NODE OFF ON ONACTIVE ONFAULT ONSTANDBY PORT PREEMPT
 %token	PRIORITY PROBE PUBLICKEY REFRESH REPLY REQUEST RISE SCRIPTUSER SECRET
@@ -359,6 +359,7 @@ main		: CLUSTER STRING		{
 			conf->sync->interval = DEFAULT_SYNC_INTERVAL;
 			conf->sync->delay = DEFAULT_SYNC_DELAY;
 			conf->sync->max_delete = DEFAULT_MAX_DELETE;
+			conf->sync->alert_after = DEFAULT_SYNC_ALERT;
 			where_set(&conf->sync->where);
 		} '{' syncopts '}'
 		| CONTROL ctlopts
@@ -661,7 +662,14 @@ syncopt		: LISTEN ON STRING		{
 			}
 			conf->sync->interval = $2;
 		}
-		| DELAY duration		{ conf->sync->delay = $2; }
+		| DELAY duration		{
+			if ($2 < 10) {
+				yyerror("sync delay must be at least 10ms");
+				YYERROR;
+			}
+			conf->sync->delay = $2;
+		}
+		| ALERTAFTER duration		{ conf->sync->alert_after = $2; }
 		| MAXDELETE STRING		{
 			const char	*errstr;
 			char		*pct;
@@ -880,6 +888,7 @@ lookup(char *s)
 	static const struct keywords keywords[] = {
 		{ "address",		ADDRESS },
 		{ "alert",		ALERT },
+		{ "alert-after",	ALERTAFTER },
 		{ "algorithm",		ALGORITHM },
 		{ "check",		CHECK },
 		{ "cluster",		CLUSTER },

@@ -176,8 +176,9 @@ print_fixed(FILE *f, struct fo_conf *conf)
 		print_str(f, s->key_file);
 		fprintf(f, "\n\tuser ");
 		print_str(f, s->user);
-		fprintf(f, "\n\tinterval %s delay %s max-delete %u%%\n",
-		    dur(s->interval), dur(s->delay), s->max_delete);
+		fprintf(f, "\n\tinterval %s delay %s max-delete %u%% "
+		    "alert-after %s\n", dur(s->interval), dur(s->delay),
+		    s->max_delete, dur(s->alert_after));
 	}
 }
 

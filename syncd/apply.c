@@ -370,8 +370,9 @@ apply_batch_abort(struct apply_batch *b)
 /* A symlink is copied as a link, never followed. */
 int
 apply_symlink(int root, const char *path, const char *target,
-    const char *attic)
+    int64_t mtime_ns, const char *attic)
 {
+	struct timespec	 ts[2];
 	char		 base[NAME_MAX + 1], tmp[32];
 	int		 parent, rc;
 
@@ -384,6 +385,16 @@ apply_symlink(int root, const char *path, const char *target,
 		return (-1);
 	snprintf(tmp, sizeof(tmp), ".failoverd.%08x", randombytes_random());
 	rc = symlinkat(target, parent, tmp);
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = mtime_ns / 1000000000LL;
+	ts[1].tv_nsec = mtime_ns % 1000000000LL;
+	if (ts[1].tv_nsec < 0) {
+		ts[1].tv_sec--;
+		ts[1].tv_nsec += 1000000000LL;
+	}
+	if (rc == 0)
+		(void)utimensat(parent, tmp, ts, AT_SYMLINK_NOFOLLOW);
 	if (rc == 0 && attic != NULL &&
 	    (rc = to_attic(root, parent, base, path, attic)) == -1)
 		unlinkat(parent, tmp, 0);

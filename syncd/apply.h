@@ -50,7 +50,8 @@ int	 apply_file_end(struct apply_batch *, struct apply_file *, mode_t,
 int	 apply_batch_commit(struct apply_batch *, int (*)(void *), void *,
 	    const char *);
 void	 apply_batch_abort(struct apply_batch *);
-int	 apply_symlink(int, const char *, const char *, const char *);
+int	 apply_symlink(int, const char *, const char *, int64_t,
+	    const char *);
 int	 apply_mkdir(int, const char *, mode_t);
 int	 apply_remove(int, const char *, const char *);
 

@@ -160,9 +160,19 @@ proto_decode(uint8_t type, const uint8_t *body, size_t len,
 		return (reject(err, errlen, "no such directory index"));
 	if (m->mode & ~07777U)
 		return (reject(err, errlen, "bad mode"));
-	if (has_path && !apply_path_valid(m->path, strlen(m->path)))
-		return (reject(err, errlen, "bad path (absolute, '.', '..', "
-		    "empty component or over-long)"));
+	if (has_path && !apply_path_valid(m->path, strlen(m->path))) {
+		char	 vis[64];
+		size_t	 i;
+
+		/* named, but made safe to log */
+		for (i = 0; i < sizeof(vis) - 1 && m->path[i] != '\0'; i++)
+			vis[i] = m->path[i] >= ' ' && m->path[i] < 0x7f ?
+			    m->path[i] : '?';
+		vis[i] = '\0';
+		snprintf(err, errlen, "bad path \"%s\" (absolute, '.', '..', "
+		    "empty component or over-long)", vis);
+		return (-1);
+	}
 	return (0);
 }
 

@@ -128,11 +128,20 @@ hash_file(int dirfd, const char *name, const struct stat *st,
 	return (0);
 }
 
+/*
+ * A pattern with a slash matches the path relative to the directory
+ * (FNM_PATHNAME); one without matches the name at any depth, so
+ * "*.tmp" leaves out every temporary file, as with rsync.
+ */
 static int
 excluded(char * const *ex, const char *path)
 {
+	const char	*base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
 	for (; ex != NULL && *ex != NULL; ex++)
-		if (fnmatch(*ex, path, FNM_PATHNAME) == 0)
+		if (fnmatch(*ex, strchr(*ex, '/') ? path : base,
+		    FNM_PATHNAME) == 0)
 			return (1);
 	return (0);
 }

@@ -40,6 +40,7 @@ node "b" { address 192.0.2.12 public-key "$(cat "$tmp/pub")" }
 database "hostaddr=192.0.2.5 dbname=failover user=failover"
 vip 192.0.2.10/24 interface "fotest0"
 sync {
+	listen on 127.0.0.1 port 17209
 	key-file "$tmp/node.key"
 	user "nobody"
 	directory "$tmp/data"
@@ -111,7 +112,8 @@ for k in ("epoch", "holder", "lease_left_ms", "fault"):
 assert s["db"] in ("up", "down")
 assert s["vips"] == [{"address": "192.0.2.10/24", "interface": "fotest0", "bound": False}], s["vips"]
 assert s["nodes"] == []
-assert s["sync"] == {"last_ok": None, "last_error": None, "files": 0, "bytes": 0}, s["sync"]
+assert s["sync"] == {"last_ok": None, "last_error": None, "files": 0, "bytes": 0,
+    "peers": [{"node": "b", "state": "standby", "last_ok": None, "error": None}]}, s["sync"]
 print("valid")
 EOF
 is "$(cat "$tmp/json.check")" valid "status -j is one JSON object with the fields of DESIGN.md 10"
@@ -135,8 +137,8 @@ is "$?" 0 "log verbose"
 ctl log brief > "$tmp/out" 2>&1
 is "$?" 0 "log brief"
 ctl sync > "$tmp/out" 2>&1
-is "$?:$(cat "$tmp/out")" "1:failoverctl: sync: not available yet" \
-    "sync answers not available yet"
+is "$?:$(cat "$tmp/out")" "1:failoverctl: sync: this node is not active; the active node sends" \
+    "sync on a node that is not active says why not"
 ctl switchover > "$tmp/out" 2>&1
 is "$?:$(cat "$tmp/out")" "1:failoverctl: switchover: the database is down" \
     "switchover without a database says so"
@@ -150,7 +152,7 @@ write_conf privsep 'on-standby "/bin/true" timeout'
 out=$(ctl reload 2>&1)
 is "$?" 1 "reload of a broken configuration fails"
 check "and says the old one is kept" sh -c "echo '$out' | grep -q 'keeping the old configuration'"
-check "the log names file and line" grep -q "fo.conf:12: syntax error" "$tmp/log"
+check "the log names file and line" grep -q "fo.conf:13: syntax error" "$tmp/log"
 write_conf renamed
 out=$(ctl reload 2>&1)
 is "$?" 1 "reload refuses a new cluster name"

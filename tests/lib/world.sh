@@ -27,6 +27,7 @@ garp count 3 interval 200ms"}
 declare -A NODE_ADDR=([a]=192.0.2.11 [b]=192.0.2.12 [c]=192.0.2.13)
 declare -A NODE_PRIO=([a]=100 [b]=100 [c]=100)
 declare -A NODE_PID
+declare -A NODE_KEY	# public keys, for the sync blocks
 
 ns() { echo "fo-$1-$W_ID"; }
 # nsenter execs the command itself (ip netns exec may fork), so $! is
@@ -136,7 +137,7 @@ node_conf() {
 	{
 		echo "cluster \"test\""
 		for m in $W_NODES; do
-			echo "node \"$m\" { address ${NODE_ADDR[$m]} priority ${NODE_PRIO[$m]} }"
+			echo "node \"$m\" { address ${NODE_ADDR[$m]} priority ${NODE_PRIO[$m]}${NODE_KEY[$m]:+ public-key \"${NODE_KEY[$m]}\"} }"
 		done
 		echo "database \"hostaddr=$DB_ADDR dbname=failover user=failover\""
 		echo "$TIMING"
@@ -155,7 +156,7 @@ node_conf() {
 node_start() {
 	local n=$1
 	: >> "$W_TMP/$n.log"
-	nsx_bg "$n" "$FAILOVERD" -d -v -N "$n" -f "$W_TMP/$n.conf" \
+	nsx_bg "$n" "$FAILOVERD" -d -v ${NODE_VERBOSE:-} -N "$n" -f "$W_TMP/$n.conf" \
 	    >> "$W_TMP/$n.log" 2>&1 &
 	NODE_PID[$n]=$!
 }
@@ -182,6 +183,12 @@ node_stop() {
 	wait_for 15000 dead "$p"
 	wait "$p" 2>/dev/null
 	NODE_PID[$n]=
+}
+
+# sync_key NAME: a sync key for NAME in $W_TMP/NAME.key, its public key
+# in NODE_KEY
+sync_key() {
+	NODE_KEY[$1]=$("$FAILOVERCTL" keygen "$W_TMP/$1.key") || return 1
 }
 
 ctl() {

@@ -228,7 +228,8 @@ test_escapes(int root, const char *outside)
 	ok(strcmp(buf, "untouched\n") == 0, "a file shipped over a symlink "
 	    "replaces the link; its target is untouched");
 
-	ok(apply_symlink(root, "links/up", "../../etc/passwd", NULL) == 0,
+	ok(apply_symlink(root, "links/up", "../../etc/passwd", 0,
+	    NULL) == 0,
 	    "a symlink is stored as a link");
 	n = readlinkat(root, "links/up", buf, sizeof(buf) - 1);
 	buf[n < 0 ? 0 : n] = '\0';

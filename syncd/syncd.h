@@ -1,0 +1,183 @@
+/*
+ * syncd: the state its parts share (DESIGN.md section 7).
+ */
+
+#ifndef SYNCD_H
+#define SYNCD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "apply.h"
+#include "failoverd.h"
+#include "plan.h"
+#include "proto.h"
+#include "scan.h"
+#include "session.h"
+#include "util.h"
+
+#define MAX_DIRS	64
+#define MAX_EXCLUDES	32
+#define ATTIC		".failoverd-attic"
+#define MAX_INFLIGHT	4		/* batches sent and not acknowledged */
+#define REKEY_MS	3600000		/* a new handshake every hour */
+#define OPEN_TIMEOUT_MS	10000		/* for a handshake to complete */
+
+struct sync_dir {
+	char		 path[PATH_LEN];
+	int		 fd;
+	dev_t		 dev;		/* its filesystem at start */
+	char		*ex[MAX_EXCLUDES + 1];
+	int		 nex;
+	struct scan_cache *cache;
+};
+
+/* The local tree at the start of a round, shared by the peers' rounds. */
+struct snap {
+	int			 refs;
+	uint64_t		 id;
+	struct scan_manifest	 m[MAX_DIRS];
+};
+
+enum conn_state {
+	C_CONNECT,	/* sender: TCP connecting */
+	C_OPENING,	/* the handshake */
+	C_WAIT,		/* sender: the manifest; receiver: the fence */
+	C_MANIFEST,	/* receiver: sending its manifest */
+	C_READY,	/* between rounds */
+	C_ROUND,	/* sender: shipping a round */
+	C_DONE,		/* sender: DONE sent, waiting for the receiver's */
+	C_CLOSING	/* our final frame is out; then close */
+};
+
+struct speer;
+
+struct dirty {
+	uint8_t		 dir;
+	char		*path;
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	int			 fd;
+	int			 sender;
+	struct speer		*sp;		/* sender: whom it ships to */
+	char			 addr[ADDR_STRLEN];	/* the peer's IP */
+	char			 node[NAME_LEN];
+	struct session		 s;
+	struct session_peer	*speers;	/* receiver: who may connect */
+	enum conn_state		 state;
+	uint64_t		 opened;	/* ms, the TCP connection */
+	int64_t			 epoch;		/* fenced at */
+	int			 dead;
+	char			 error[FAULT_LEN];
+
+	/* sender */
+	struct scan_manifest	*remote;	/* the receiver's tree */
+	uint32_t		 mdir;		/* its manifest: this dir next */
+	struct snap		*snap;
+	struct plan		*plan;
+	uint32_t		 pdir;
+	size_t			 pitem;
+	int			 ffd;		/* the file being sent */
+	const struct scan_entry	*fe;
+	uint64_t		 foff;
+	uint64_t		 seq, acked;
+	uint32_t		 bfiles;
+	uint64_t		 bbytes;
+	uint64_t		 rfiles, rbytes, rdeleted;	/* this round */
+	struct dirty		*dirty;
+	size_t			 ndirty, capdirty;
+	int			 again;		/* another round when done */
+	char			 rerror[FAULT_LEN];	/* this round */
+
+	/* receiver */
+	struct scan_manifest	*local;
+	uint32_t		 sdir;
+	size_t			 sidx;
+	char			 attic[32];	/* "": not the first session */
+	struct apply_batch	*batch;
+	uint32_t		 bdir;
+	struct apply_file	 f;
+	int			 in_file;
+	uint32_t		 fdir;
+	uint64_t		 fsize, fnext;
+	uint32_t		 fmode;
+	int64_t			 fmtime;
+	uint64_t		 commits;
+};
+
+struct speer {
+	struct conf_peer	 c;
+	struct session_peer	 sp;
+	char			 addr[ADDR_STRLEN];
+	uint16_t		 port;
+	struct conn		*conn;
+	uint64_t		 next_try;
+	uint32_t		 backoff;
+	char			 state[16];
+	int64_t			 last_ok;
+	uint64_t		 bad_since;	/* ms, 0: fine */
+	int			 reached;	/* a session opened since */
+	int			 alerted;
+	char			 error[FAULT_LEN];
+	int			 ctl_wait;
+};
+
+struct syncd {
+	struct conf_sync_msg	 conf;
+	struct speer		 peers[MAX_SYNC_PEERS];
+	struct session_peer	 speers[MAX_SYNC_PEERS];
+	int			 npeers;
+	struct sync_dir		 dirs[MAX_DIRS];
+	uint32_t		 ndirs;
+	uint32_t		 role;
+	int64_t			 epoch;		/* held, when active */
+	struct seen_msg		 seen;
+	int64_t			 attic_epoch;	/* the last fenced at */
+	TAILQ_HEAD(, conn)	 conns;
+	struct snap		*snap;		/* the newest */
+	uint64_t		 snap_seq;
+	int			 want_round;
+	uint64_t		 round_at;
+	uint64_t		 next_scan;
+	int64_t			 last_ok;
+	uint64_t		 files, bytes;
+	char			 last_error[FAULT_LEN];
+	int			 status_dirty;
+	uint32_t		 ctl_id;
+	uint64_t		 ctl_snap;	/* rounds from this snapshot on */
+	uint64_t		 ctl_deadline;
+	int			 ctl_failed;
+	char			 ctl_msg[CTL_MSG_LEN];
+};
+
+extern struct syncd	 sy;
+
+/* syncd.c */
+int		 syncd_active(void);
+int		 syncd_fence(void *);
+void		 syncd_poll_monitor(void);
+void		 syncd_status_changed(void);
+void		 syncd_peer_failed(struct speer *, const char *);
+void		 syncd_peer_ok(struct speer *);
+void		 syncd_round_wanted(uint64_t);
+void		 syncd_ctl_peer_done(struct speer *, int, const char *);
+void		 syncd_guard_failed(const char *);
+void		 snap_unref(struct snap *);
+int64_t		 unix_now(void);
+
+/* peer.c */
+struct conn	*conn_connect(struct speer *);
+struct conn	*conn_accept(int);
+void		 conn_events(struct conn *, short);
+short		 conn_pollmask(struct conn *);
+void		 conn_close(struct conn *, const char *);
+void		 conn_free(struct conn *);
+void		 conn_round(struct conn *, struct snap *);
+void		 conn_end(struct conn *);
+void		 conn_check_fence(struct conn *);
+
+#endif /* SYNCD_H */
