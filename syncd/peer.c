@@ -884,6 +884,7 @@ static int
 fence(struct conn *c, struct proto_msg *m)
 {
 	struct scan_stats	 st;
+	struct conn		*o;
 	uint32_t		 d;
 
 	if (strcmp(m->node, c->node) != 0) {
@@ -907,6 +908,10 @@ fence(struct conn *c, struct proto_msg *m)
 		    (long long)sy.seen.epoch);
 		return (-1);
 	}
+	/* one session at a time: an older one of the holder ends */
+	TAILQ_FOREACH(o, &sy.conns, entry)
+		if (o != c && !o->sender && !o->dead && o->state >= C_MANIFEST)
+			conn_close(o, "replaced by a new session");
 	if (sy.attic_epoch != m->epoch) {
 		/* the first session of an epoch keeps what it replaces */
 		snprintf(c->attic, sizeof(c->attic), "%s/%lld", ATTIC,

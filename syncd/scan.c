@@ -51,6 +51,7 @@ RB_GENERATE_STATIC(cache_tree, cache_ent, entry, cache_cmp)
 
 struct scan_cache {
 	struct cache_tree	 t;
+	int			 clean_temps;
 };
 
 struct scan_cache *
@@ -61,6 +62,13 @@ scan_cache_new(void)
 	if ((c = calloc(1, sizeof(*c))) != NULL)
 		RB_INIT(&c->t);
 	return (c);
+}
+
+/* Scans with this cache remove the temporary files they come across. */
+void
+scan_cache_clean_temps(struct scan_cache *c, int on)
+{
+	c->clean_temps = on;
 }
 
 void
@@ -184,9 +192,14 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    strncmp(de->d_name, ".failoverd.", 11) == 0 ||
 		    strcmp(de->d_name, ".failoverd-attic") == 0)
 			continue;
+		if (strncmp(de->d_name, ".failoverd.", 11) == 0) {
+			/* a batch's temporary file, left by a crash */
+			if (c->clean_temps)
+				unlinkat(dirfd, de->d_name, 0);
+			continue;
+		}
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
 		    prefix[0] ? "/" : "", de->d_name) >= sizeof(path))
 			continue;

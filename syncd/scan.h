@@ -43,6 +43,7 @@ struct scan_cache;
 
 struct scan_cache *scan_cache_new(void);
 void		 scan_cache_free(struct scan_cache *);
+void		 scan_cache_clean_temps(struct scan_cache *, int);
 int		 scan_dir(int, char * const *, struct scan_cache *,
 		    struct scan_manifest *, struct scan_stats *);
 void		 scan_manifest_free(struct scan_manifest *);

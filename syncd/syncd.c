@@ -697,6 +697,8 @@ syncd_dispatch(void)
 			strlcpy(d->path, dm.path, PATH_LEN);
 			if ((d->cache = scan_cache_new()) == NULL)
 				fatal("scan_cache_new");
+			/* only syncd writes them: one left is from a crash */
+			scan_cache_clean_temps(d->cache, 1);
 			sy.ndirs++;
 			break;
 		case IMSG_CONF_EXCLUDE:

@@ -2,8 +2,10 @@
 # syncd: the active node replicates its directories to the standby over
 # an authenticated, encrypted session; a tree arrives identical (content,
 # modes, mtimes, symlinks), changes and deletions follow within the
-# delay, excludes stay home, the direction follows the role, and a peer
-# with the wrong key changes nothing.
+# delay, excludes stay home, a standby that was down gets the difference
+# only, a round past max-delete stops with an alert, and after a takeover
+# the direction turns, the first session of the new epoch keeping what it
+# replaces in the attic.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/world.sh"
 require_root
@@ -25,10 +27,12 @@ sync_block() {
 	directory \"$W_TMP/$1.data\" exclude \"*.tmp\"
 }"
 }
+printf '#!/bin/sh\necho "$@" >> %s/alerts\n' "$W_TMP" > "$W_TMP/alert"
+chmod 755 "$W_TMP/alert"
 for n in a b; do
 	mkdir -p "$W_TMP/$n.data"
 	chown _failoverd: "$W_TMP/$n.data"
-	node_conf "$n" "$(sync_block "$n")"
+	node_conf "$n" "$(sync_block "$n")" "alert command \"$W_TMP/alert\""
 done
 
 # tree NAME: every entry with type, mode, size, mtime and content hash
@@ -87,5 +91,60 @@ is "$(ctl a sync; echo rc=$?)" "sync: done, 1 peer up to date
 rc=0" "failoverctl sync forces a round and waits for it"
 is "$(ctl b sync 2>&1; echo rc=$?)" "failoverctl: sync: this node is not active; the active node sends
 rc=1" "on the standby it says why not"
+
+
+# --- a standby that was down gets the difference only -----------------------
+node_stop b
+ok $? "b stopped"
+echo "while b was down" > "$d/data/f10"
+echo "also while b was down" > "$d/data/f11"
+chown -R _failoverd: "$d"
+node_start b
+wait_for 10000 same_tree
+ok $? "b back: the tree is identical again"
+check "and only the 2 changed files were sent" sh -c \
+    "grep 'syncd: peer b: round done' $W_TMP/a.log | tail -1 | grep -q 'round done, 2 files'"
+
+# --- max-delete: a round that would delete too much stops --------------------
+mkdir -p "$W_TMP/hold"
+mv "$d"/data/f1?? "$W_TMP/hold/"
+wait_for 5000 grep -q "max-delete 10%" "$W_TMP/a.log"
+ok $? "a round deleting 200 of ~310 entries stops (max-delete 10%)"
+wait_for 3000 grep -q "^sync-failed .*max-delete" "$W_TMP/alerts"
+ok $? "and raises sync-failed at once"
+check "b keeps the files" test -f "$W_TMP/b.data/data/f150"
+out=$(ctl a sync 2>&1)
+is "$?" 1 "failoverctl sync fails then"
+check "saying why" sh -c "echo '$out' | grep -q 'more than max-delete'"
+ctl a status -j | grep -q '"last_error":"[^"]*max-delete'
+ok $? "status -j shows the last error"
+mv "$W_TMP/hold"/* "$d/data/"
+wait_for 5000 same_tree
+ok $? "the files back, rounds go on"
+ctl a status -j | grep -q '"last_error":null'
+ok $? "and the error is cleared"
+
+# --- takeover: the direction turns, the attic keeps what is replaced --------
+old_f2=$(cat "$d/data/f2")
+node_kill a
+wait_for 10000 is_role b active
+ok $? "a killed: b is active"
+e=$(epoch)
+b=$W_TMP/b.data
+echo "written on b" > "$b/data/f2"
+rm "$b/data/f5"
+chown -R _failoverd: "$b"
+node_start a
+wait_for 10000 is_role a standby
+ok $? "a back as standby"
+wait_for 10000 same_tree
+ok $? "a receives b's tree"
+is "$(cat "$d/data/f2")" "written on b" "b's change is on a"
+check "the deletion too" test ! -e "$d/data/f5"
+is "$(cat "$d/.failoverd-attic/$e/data/f2" 2>/dev/null)" "$old_f2" \
+    "the first session of epoch $e kept a's old f2 in the attic"
+check "and the deleted f5" test -f "$d/.failoverd-attic/$e/data/f5"
+check "the attic is not sent back" test ! -e "$b/.failoverd-attic/$e"
+check "a logged the session with its epoch" grep -q "syncd: session from b (192.0.2.12) at epoch $e, attic" "$W_TMP/a.log"
 
 done_testing

@@ -28,6 +28,7 @@ declare -A NODE_ADDR=([a]=192.0.2.11 [b]=192.0.2.12 [c]=192.0.2.13)
 declare -A NODE_PRIO=([a]=100 [b]=100 [c]=100)
 declare -A NODE_PID
 declare -A NODE_KEY	# public keys, for the sync blocks
+declare -A NODE_PORT	# sync ports other than the listen port
 
 ns() { echo "fo-$1-$W_ID"; }
 # nsenter execs the command itself (ip netns exec may fork), so $! is
@@ -137,7 +138,7 @@ node_conf() {
 	{
 		echo "cluster \"test\""
 		for m in $W_NODES; do
-			echo "node \"$m\" { address ${NODE_ADDR[$m]} priority ${NODE_PRIO[$m]}${NODE_KEY[$m]:+ public-key \"${NODE_KEY[$m]}\"} }"
+			echo "node \"$m\" { address ${NODE_ADDR[$m]} priority ${NODE_PRIO[$m]}${NODE_KEY[$m]:+ public-key \"${NODE_KEY[$m]}\"}${NODE_PORT[$m]:+ port ${NODE_PORT[$m]}} }"
 		done
 		echo "database \"hostaddr=$DB_ADDR dbname=failover user=failover\""
 		echo "$TIMING"

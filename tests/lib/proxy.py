@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""A TCP proxy for the sync tests: forwards connections from LISTEN to
+TARGET, and in the client-to-server direction can flip one byte at an
+offset (a tampered wire) or hold the rate down (a slow link to kill a
+transfer in the middle of).
+
+usage: proxy.py LADDR LPORT TADDR TPORT [--flip OFFSET] [--rate BYTES/S]
+"""
+import argparse, socket, threading, time
+
+def pipe(src, dst, flip, rate):
+    n = 0
+    start = time.monotonic()
+    try:
+        while True:
+            data = src.recv(16384)
+            if not data:
+                break
+            if flip is not None and n <= flip < n + len(data):
+                b = bytearray(data)
+                b[flip - n] ^= 0x01
+                data = bytes(b)
+            n += len(data)
+            dst.sendall(data)
+            if rate:
+                ahead = n / rate - (time.monotonic() - start)
+                if ahead > 0:
+                    time.sleep(ahead)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("laddr"); p.add_argument("lport", type=int)
+    p.add_argument("taddr"); p.add_argument("tport", type=int)
+    p.add_argument("--flip", type=int)
+    p.add_argument("--rate", type=int)
+    a = p.parse_args()
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.laddr, a.lport))
+    ls.listen(8)
+    while True:
+        c, _ = ls.accept()
+        try:
+            t = socket.create_connection((a.taddr, a.tport))
+        except OSError:
+            c.close()
+            continue
+        threading.Thread(target=pipe, args=(c, t, a.flip, a.rate),
+                         daemon=True).start()
+        threading.Thread(target=pipe, args=(t, c, None, None),
+                         daemon=True).start()
+
+main()
