@@ -376,7 +376,7 @@ conn_events(struct conn *c, short rev)
 			return;
 		}
 		eof = rc == 0;
-		while (!c->dead && ROOM(c)) {
+		while (!c->dead && ROOM(c) && c->state != C_CLOSING) {
 			if ((rc = wire_get(&c->s.w, &type, body, sizeof(body),
 			    &len)) == -1) {
 				conn_close(c, "a frame failed to authenticate "
@@ -396,7 +396,12 @@ conn_events(struct conn *c, short rev)
 			}
 			if ((c->sender ? sender_frame(c, &msg) :
 			    receiver_frame(c, &msg)) == -1)
-				return;
+				break;
+		}
+		if (c->state == C_CLOSING) {
+			/* what still comes is dropped; our reason goes out */
+			c->s.w.inlen = 0;
+			break;
 		}
 		if (eof && !c->dead && rc == 0) {
 			if (c->s.w.got_final)
@@ -938,6 +943,7 @@ fence(struct conn *c, struct proto_msg *m)
 	return (0);
 }
 
+/* This side cannot go on: the sender is told why, then it closes. */
 static int
 local_error(struct conn *c, const char *what, const char *path)
 {
@@ -948,7 +954,16 @@ local_error(struct conn *c, const char *what, const char *path)
 		return (-1);
 	}
 	snprintf(why, sizeof(why), "%s %s: %s", what, path, strerror(errno));
-	conn_close(c, why);
+	log_warnx("peer %s (%s): %s", c->node, c->addr, why);
+	strlcpy(sy.last_error, why, sizeof(sy.last_error));
+	sy.status_dirty = 1;
+	if (c->in_file) {
+		apply_file_abort(c->batch, &c->f);
+		c->in_file = 0;
+	}
+	if (c->batch != NULL)
+		apply_batch_abort(c->batch);
+	refuse(c, "%s", why);
 	return (-1);
 }
 

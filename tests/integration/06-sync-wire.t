@@ -1,0 +1,141 @@
+#!/bin/bash
+# syncd on a hostile or broken wire: a byte flipped between the nodes
+# ends the session and changes nothing; killing the receiver or the
+# sender in the middle of a transfer leaves every file on the standby
+# old or new, never partial, and no temporary file for long; a peer with
+# the wrong key is refused, logged with its address, and changes nothing.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/world.sh"
+require_root
+trap world_down EXIT
+command -v python3 >/dev/null || skip_all "no python3 (run: make deps)"
+
+PROXY=$T_TOP/tests/lib/proxy.py
+TIMING="heartbeat interval 100ms dead 3s margin 1s slack 100ms timeout 250ms"
+world_up || { echo "1..0 # SKIP could not build the namespaces"; exit 0; }
+pg_start
+ok $? "PostgreSQL runs"
+W_NODES="a b"
+sync_key a && sync_key b
+NODE_PORT[b]=7300	# a reaches b through the proxy in b's namespace
+sync_block() {
+	echo "sync {
+	listen on ${NODE_ADDR[$1]} port 7209
+	key-file \"$W_TMP/$1.key\"
+	interval 2s delay 200ms
+	directory \"$W_TMP/$1.data\"
+}"
+}
+for n in a b; do
+	mkdir -p "$W_TMP/$n.data"
+	chown _failoverd: "$W_TMP/$n.data"
+	node_conf "$n" "$(sync_block "$n")"
+done
+a=$W_TMP/a.data
+b=$W_TMP/b.data
+
+proxy_pid=
+proxy() {
+	[ -n "$proxy_pid" ] && { kill "$proxy_pid"; wait "$proxy_pid"; } 2>/dev/null
+	nsx_bg b python3 "$PROXY" "${NODE_ADDR[b]}" 7300 "${NODE_ADDR[b]}" 7209 "$@" &
+	proxy_pid=$!
+	W_PIDS="$W_PIDS $proxy_pid"
+	wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns b) ss -ltn | grep -q ':7300 '"
+}
+
+# write DIR VERSION: 100 files of 100 KiB, each its version and number
+# first; each written aside and renamed, as an application should
+write() {
+	local d=$1 v=$2 i
+	for i in $(seq 1 100); do
+		{ echo "$v $i"; head -c 102400 /dev/zero; } > "$d/.w"
+		chown _failoverd: "$d/.w"
+		mv "$d/.w" "$d/f$i"
+	done
+}
+# arrived VERSION: how many files on b hold it
+arrived() { grep -l "^$1 " "$b"/f* 2>/dev/null | wc -l; }
+# ended N: b has logged the end of a session from a N times
+ended() { [ "$(grep -c 'syncd: peer a (.*): the peer closed the session without' "$W_TMP/b.log")" -ge "$1" ]; }
+# census VERSION...: how many files hold each version; "bad" any other
+census() {
+	local i f line
+	for i in $(seq 1 100); do
+		f=$b/f$i
+		line=$(head -1 "$f" 2>/dev/null)
+		case " $* " in
+		*" ${line% *} "*) [ "$(stat -c %s "$f")" = $((${#line} + 1 + 102400)) ] &&
+		    echo "${line% *}" || echo bad ;;
+		*) echo bad ;;
+		esac
+	done | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }'
+}
+temps() { find "$b" -name '.failoverd.*' | wc -l; }
+
+write "$b" old
+write "$a" new
+
+# --- a tampered byte ends the session and changes nothing -------------------
+proxy --flip 20000
+node_start a
+wait_for 10000 is_role a active
+ok $? "a is active"
+node_start b
+wait_for 10000 grep -q "syncd: peer a (.*): a frame failed to authenticate" "$W_TMP/b.log"
+ok $? "b ends the session on the flipped byte"
+sleep 1
+is "$(census old new)" "old=100 " "every file on b is as it was"
+is "$(temps)" 0 "and no temporary file is left"
+check "a logs the session's end" grep -Eq "syncd: peer b \(192.0.2.12\): (Broken pipe|Connection reset by peer|the peer closed the session)" "$W_TMP/a.log"
+
+# --- kill the receiver in the middle of a transfer --------------------------
+proxy --rate 2000000
+wait_for 15000 eval '[ $(arrived new) -gt 5 ]'
+ok $? "a transfer at 2 MB/s is under way"
+node_kill b
+c=$(census old new)
+echo "# after kill -9 of b: $c"
+check "every file on b is old or new, none partial ($c)" sh -c "echo '$c' | grep -qv bad && echo '$c' | grep -q 'new='"
+node_start b
+wait_for 30000 eval '[ $(arrived new) = 100 ]'
+ok $? "b back: the transfer completes"
+is "$(census old new)" "new=100 " "every file on b is new"
+is "$(temps)" 0 "the temporary files of the killed batch are gone"
+
+# --- kill the sender in the middle of a transfer ----------------------------
+write "$a" newer
+wait_for 15000 eval '[ $(arrived newer) -gt 5 ]'
+ok $? "another transfer is under way"
+n=$(grep -c 'syncd: peer a (.*): the peer closed the session without' "$W_TMP/b.log")
+node_kill a
+c=$(census new newer)
+echo "# after kill -9 of a: $c"
+check "every file on b is new or newer, none partial ($c)" sh -c "echo '$c' | grep -qv bad && echo '$c' | grep -q 'newer='"
+wait_for 15000 ended $((n + 1))
+ok $? "b sees the session end without its final frame"
+c=$(census new newer)
+check "still every file new or newer ($c)" sh -c "echo '$c' | grep -qv bad"
+is "$(temps)" 0 "b removed the temporary files of the unfinished batch"
+
+# --- a peer with the wrong key -----------------------------------------------
+wait_for 10000 is_role b active
+ok $? "b took over"
+good=${NODE_KEY[b]}
+NODE_KEY[b]=$("$FAILOVERCTL" keygen "$W_TMP/other.key")
+node_conf a "$(sync_block a)"	# a pins another key for b
+NODE_KEY[b]=$good
+echo "from b" > "$b/f1"; chown _failoverd: "$b/f1"
+node_start a
+wait_for 10000 grep -q "syncd: peer 192.0.2.12: authentication failed" "$W_TMP/a.log"
+ok $? "a refuses b's key and logs it with b's address"
+wait_for 5000 grep -q "syncd: peer 192.0.2.11: authentication failed" "$W_TMP/b.log"
+ok $? "b logs it too"
+sleep 1
+check "nothing of b's reached a" sh -c "head -1 $a/f1 | grep -q '^newer'"
+node_stop a
+node_conf a "$(sync_block a)"
+node_start a
+wait_for 10000 grep -q "^from b" "$a/f1"
+ok $? "with the right key pinned, b's change arrives"
+
+done_testing
