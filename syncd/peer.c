@@ -279,7 +279,7 @@ refuse(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg.reason, sizeof(msg.reason), fmt, ap);
 	va_end(ap);
-	log_notice("peer %s (%s): refused: %s", c->addr, c->node, msg.reason);
+	log_notice("peer %s (%s): refused: %s", c->node, c->addr, msg.reason);
 	if (send_msg(c, &msg, 1) == 0)
 		c->state = C_CLOSING;
 }
