@@ -98,6 +98,7 @@ conn_connect(struct speer *sp)
 		s4->sin_port = htons(sp->port);
 		len = sizeof(*s4);
 	}
+	sp->reached = 0;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
 		syncd_peer_failed(sp, strerror(errno));
@@ -200,6 +201,8 @@ conn_close(struct conn *c, const char *why)
 	}
 	if (sp != NULL) {
 		sp->conn = NULL;
+		/* peer-down when no session opened, else sync-failed */
+		sp->reached = c->state >= C_WAIT;
 		if (why != NULL)
 			syncd_peer_failed(sp, why);
 		else if (strcmp(sp->state, "ok") == 0 ||

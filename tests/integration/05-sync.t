@@ -23,7 +23,7 @@ sync_block() {
 	echo "sync {
 	listen on ${NODE_ADDR[$1]} port 7209
 	key-file \"$W_TMP/$1.key\"
-	interval 3s delay 300ms alert-after 2s
+	interval 20s delay 300ms alert-after 2s
 	directory \"$W_TMP/$1.data\" exclude \"*.tmp\"
 }"
 }
@@ -82,7 +82,7 @@ rm -r "$d/conf/deep"
 mkdir "$d/new"; echo hello > "$d/new/file"
 chown -R _failoverd: "$d"
 wait_for 5000 same_tree
-ok $? "changes and deletions follow"
+ok $? "changes and deletions follow, found by inotify (${WAITED} ms, delay 300ms, interval 20s)"
 
 ctl a status -j > "$W_TMP/st.json"
 check "status -j on a fills sync" grep -q '"sync":{"last_ok":"20' "$W_TMP/st.json"
@@ -93,9 +93,28 @@ is "$(ctl b sync 2>&1; echo rc=$?)" "failoverctl: sync: this node is not active;
 rc=1" "on the standby it says why not"
 
 
+# --- a change inotify cannot see is found by the rescan every interval ------
+# (a write through a shared mapping raises no inotify event)
+# (the mapping keeps the file open: no close event until it goes)
+python3 -c '
+import mmap, sys, time
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+m[0:5] = b"MMAPD"
+m.flush()
+time.sleep(60)
+' "$d/data/f20" &
+mapper=$!
+W_PIDS="$W_PIDS $mapper"
+wait_for 30000 grep -q "^MMAPD" "$W_TMP/b.data/data/f20"
+ok $? "a write through mmap arrives with the rescan (interval 20s, ${WAITED} ms)"
+kill "$mapper"; wait "$mapper" 2>/dev/null
+
 # --- a standby that was down gets the difference only -----------------------
 node_stop b
 ok $? "b stopped"
+wait_for 10000 grep -q "^peer-down peer b (192.0.2.12)" "$W_TMP/alerts"
+ok $? "after alert-after (2s) a raises peer-down"
 echo "while b was down" > "$d/data/f10"
 echo "also while b was down" > "$d/data/f11"
 chown -R _failoverd: "$d"
