@@ -244,6 +244,15 @@ apply_file_write(struct apply_file *f, const void *buf, size_t len,
 		if (off > f->size)
 			f->size = off;
 	}
+	/*
+	 * Start the writeback of what came so far, so the disk works while
+	 * the rest arrives and the flush at the commit has little left.
+	 */
+	if (f->size - f->kicked >= APPLY_KICK) {
+		(void)sync_file_range(f->fd, f->kicked, f->size - f->kicked,
+		    SYNC_FILE_RANGE_WRITE);
+		f->kicked = f->size;
+	}
 	return (0);
 }
 
@@ -281,6 +290,9 @@ apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
 		apply_file_abort(b, f);
 		return (-1);
 	}
+	if (f->size > f->kicked)
+		(void)sync_file_range(f->fd, f->kicked, 0,
+		    SYNC_FILE_RANGE_WRITE);
 	close(f->fd);
 	f->fd = -1;
 	b->f[b->n++] = *f;

@@ -11,6 +11,7 @@
 
 #define APPLY_MAXBATCH	1000		/* files in one batch */
 #define APPLY_MAXBYTES	(4U << 20)	/* bytes in one batch */
+#define APPLY_KICK	(8U << 20)	/* writeback started this often */
 
 struct apply_file {
 	int		 dir;		/* in the batch's directories */
@@ -19,6 +20,7 @@ struct apply_file {
 	char		 name[256];
 	char		*path;		/* relative to the root */
 	uint64_t	 size;
+	uint64_t	 kicked;	/* writeback started up to here */
 };
 
 struct apply_dir {
