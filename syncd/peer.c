@@ -403,7 +403,7 @@ conn_events(struct conn *c, short rev)
 		}
 		if (c->state == C_CLOSING) {
 			/* what still comes is dropped; our reason goes out */
-			c->s.w.inlen = 0;
+			c->s.w.inlen = c->s.w.inoff = 0;
 			break;
 		}
 		if (eof && !c->dead && rc == 0) {
@@ -480,6 +480,7 @@ remote_add(struct conn *c, const struct proto_msg *m)
 	e.size = m->size;
 	e.mtime_ns = m->mtime_ns;
 	memcpy(e.hash, m->hash, sizeof(e.hash));
+	e.hashed = 1;
 	if ((e.path = strdup(m->path)) == NULL || (m->ftype == SCAN_LINK &&
 	    (e.link = strdup(m->target)) == NULL))
 		fatal("strdup");
@@ -550,6 +551,37 @@ mark_dirty(struct conn *c, uint32_t dir, const char *path)
 	c->ndirty++;
 }
 
+/*
+ * A lazy scan left new files unhashed; where the receiver has a file of
+ * the same size, mode and mtime only the content tells: hash those now.
+ */
+static void
+hash_needed(struct snap *snap, struct scan_manifest *remote, uint32_t d)
+{
+	struct scan_entry	*l;
+	const struct scan_entry	*r;
+	size_t			 i = 0, j = 0;
+	int			 cmp;
+
+	while (i < snap->m[d].n && j < remote->n) {
+		l = &snap->m[d].e[i];
+		r = &remote->e[j];
+		if ((cmp = strcmp(l->path, r->path)) < 0)
+			i++;
+		else if (cmp > 0)
+			j++;
+		else {
+			if (l->type == SCAN_FILE && r->type == SCAN_FILE &&
+			    !l->hashed && l->size == r->size &&
+			    l->mode == r->mode && l->mtime_ns == r->mtime_ns)
+				(void)scan_hash_entry(sy.dirs[d].fd,
+				    sy.dirs[d].cache, l);
+			i++;
+			j++;
+		}
+	}
+}
+
 void
 conn_round(struct conn *c, struct snap *snap)
 {
@@ -557,6 +589,7 @@ conn_round(struct conn *c, struct snap *snap)
 	uint32_t	 d;
 
 	for (d = 0; d < sy.ndirs; d++) {
+		hash_needed(snap, &c->remote[d], d);
 		plan_free(&c->plan[d]);
 		if (plan_round(&snap->m[d], &c->remote[d],
 		    sy.conf.max_delete, &c->plan[d], err, sizeof(err)) == -1) {
@@ -620,6 +653,7 @@ send_data(struct conn *c)
 		    errno == EINTR)
 			;
 		if (n > 0) {
+			crypto_generichash_update(&c->hs, body + 8, n);
 			if (wire_send(&c->s.w, P_DATA, body, 8 + n, 0) == -1) {
 				conn_close(c, "send buffer full");
 				return (-1);
@@ -637,6 +671,13 @@ send_data(struct conn *c)
 		log_debug("peer %s: %s changed while it was sent", c->node,
 		    c->fe->path);
 		mark_dirty(c, c->pdir, c->fe->path);
+	} else if (!c->fe->hashed) {
+		/* read whole and unchanged: its hash, for the next rounds */
+		struct scan_entry	*e = (struct scan_entry *)c->fe;
+
+		crypto_generichash_final(&c->hs, e->hash, SCAN_HASHLEN);
+		e->hashed = 1;
+		scan_cache_put(sy.dirs[c->pdir].cache, &st, e->hash);
 	}
 	close(c->ffd);
 	c->ffd = -1;
@@ -725,6 +766,7 @@ sender_fill(struct conn *c)
 			memcpy(msg.hash, it->e->hash, sizeof(msg.hash));
 			c->fe = it->e;
 			c->foff = 0;
+			crypto_generichash_init(&c->hs, NULL, 0, SCAN_HASHLEN);
 			send_msg(c, &msg, 0);
 			break;
 		case PLAN_LINK:
@@ -929,6 +971,8 @@ fence(struct conn *c, struct proto_msg *m)
 	if ((c->local = calloc(sy.ndirs, sizeof(*c->local))) == NULL)
 		fatal("calloc");
 	for (d = 0; d < sy.ndirs; d++) {
+		/* the sender compares hashes: the receiver's are all known */
+		scan_cache_lazy(sy.dirs[d].cache, 0);
 		if (scan_dir(sy.dirs[d].fd, sy.dirs[d].ex, sy.dirs[d].cache,
 		    &c->local[d], &st) == -1) {
 			char	 why[PATH_LEN + 64];

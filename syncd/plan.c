@@ -60,8 +60,9 @@ differs(const struct scan_entry *a, const struct scan_entry *b)
 		return (1);
 	switch (a->type) {
 	case SCAN_FILE:
+		/* equal only when both contents are known to be */
 		return (a->size != b->size || a->mode != b->mode ||
-		    a->mtime_ns != b->mtime_ns ||
+		    a->mtime_ns != b->mtime_ns || !a->hashed || !b->hashed ||
 		    memcmp(a->hash, b->hash, SCAN_HASHLEN) != 0);
 	case SCAN_LINK:
 		return (strcmp(a->link, b->link) != 0);

@@ -52,6 +52,7 @@ RB_GENERATE_STATIC(cache_tree, cache_ent, entry, cache_cmp)
 struct scan_cache {
 	struct cache_tree	 t;
 	int			 clean_temps;
+	int			 lazy;	/* hash only what the cache knows */
 };
 
 struct scan_cache *
@@ -69,6 +70,17 @@ void
 scan_cache_clean_temps(struct scan_cache *c, int on)
 {
 	c->clean_temps = on;
+}
+
+/*
+ * A lazy scan leaves a file the cache does not know unhashed: the
+ * sender hashes it while it sends it, or when a peer's entry can only
+ * be told apart by its content (scan_hash_entry).
+ */
+void
+scan_cache_lazy(struct scan_cache *c, int on)
+{
+	c->lazy = on;
 }
 
 void
@@ -110,6 +122,10 @@ hash_file(int dirfd, const char *name, const struct stat *st,
 		memcpy(out, e->hash, SCAN_HASHLEN);
 		return (0);
 	}
+	if (c->lazy) {
+		errno = EAGAIN;
+		return (-1);
+	}
 	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return (-1);
 	crypto_generichash_init(&h, NULL, 0, SCAN_HASHLEN);
@@ -122,9 +138,22 @@ hash_file(int dirfd, const char *name, const struct stat *st,
 		return (-1);
 	crypto_generichash_final(&h, out, SCAN_HASHLEN);
 	s->hashed_files++;
-	if (e == NULL) {
+	scan_cache_put(c, st, out);
+	return (0);
+}
+
+/* What a file with these attributes holds, as its reader found. */
+void
+scan_cache_put(struct scan_cache *c, const struct stat *st,
+    const uint8_t hash[SCAN_HASHLEN])
+{
+	struct cache_ent	 key, *e;
+
+	key.dev = st->st_dev;
+	key.ino = st->st_ino;
+	if ((e = RB_FIND(cache_tree, &c->t, &key)) == NULL) {
 		if ((e = calloc(1, sizeof(*e))) == NULL)
-			return (-1);
+			return;
 		e->dev = st->st_dev;
 		e->ino = st->st_ino;
 		RB_INSERT(cache_tree, &c->t, e);
@@ -132,8 +161,32 @@ hash_file(int dirfd, const char *name, const struct stat *st,
 	e->size = st->st_size;
 	e->mtime_ns = ns(&st->st_mtim);
 	e->ctime_ns = ns(&st->st_ctim);
-	memcpy(e->hash, out, SCAN_HASHLEN);
-	return (0);
+	memcpy(e->hash, hash, SCAN_HASHLEN);
+}
+
+/* The hash of an entry a lazy scan left out, now. */
+int
+scan_hash_entry(int root, struct scan_cache *c, struct scan_entry *e)
+{
+	struct scan_stats	 s;
+	struct stat		 st;
+	int			 lazy = c->lazy;
+	int			 rc;
+
+	if (fstatat(root, e->path, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return (-1);
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size ||
+	    ns(&st.st_mtim) != e->mtime_ns) {
+		errno = ESTALE;	/* changed since the scan: ship it */
+		return (-1);
+	}
+	memset(&s, 0, sizeof(s));
+	c->lazy = 0;
+	rc = hash_file(root, e->path, &st, c, e->hash, &s);
+	c->lazy = lazy;
+	if (rc == 0)
+		e->hashed = 1;
+	return (rc);
 }
 
 /*
@@ -227,7 +280,9 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 			e->size = st.st_size;
 			s->files++;
 			if (hash_file(dirfd, de->d_name, &st, c, e->hash,
-			    s) == -1 && errno != ENOENT)
+			    s) == 0)
+				e->hashed = 1;
+			else if (errno != ENOENT && errno != EAGAIN)
 				rc = -1;
 		} else if (S_ISLNK(st.st_mode)) {
 			e->type = SCAN_LINK;

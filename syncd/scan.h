@@ -6,6 +6,7 @@
 #define SCAN_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
 #define SCAN_HASHLEN	32	/* BLAKE2b-256 */
@@ -24,6 +25,7 @@ struct scan_entry {
 	uint64_t	 size;
 	int64_t		 mtime_ns;
 	uint8_t		 hash[SCAN_HASHLEN];
+	uint8_t		 hashed;	/* hash is the content's */
 };
 
 struct scan_manifest {
@@ -44,6 +46,10 @@ struct scan_cache;
 struct scan_cache *scan_cache_new(void);
 void		 scan_cache_free(struct scan_cache *);
 void		 scan_cache_clean_temps(struct scan_cache *, int);
+void		 scan_cache_lazy(struct scan_cache *, int);
+void		 scan_cache_put(struct scan_cache *, const struct stat *,
+		    const uint8_t [SCAN_HASHLEN]);
+int		 scan_hash_entry(int, struct scan_cache *, struct scan_entry *);
 int		 scan_dir(int, char * const *, struct scan_cache *,
 		    struct scan_manifest *, struct scan_stats *);
 void		 scan_manifest_free(struct scan_manifest *);

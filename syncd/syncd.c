@@ -422,6 +422,8 @@ snap_take(void)
 			    "it was on at start", sy.dirs[d].path);
 			goto fail;
 		}
+		/* new files are hashed while they are sent */
+		scan_cache_lazy(sy.dirs[d].cache, 1);
 		if (scan_dir(sy.dirs[d].fd, sy.dirs[d].ex, sy.dirs[d].cache,
 		    &s->m[d], &st) == -1) {
 			snprintf(why, sizeof(why), "scan of %s: %s",

@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <sodium.h>
 #include <stdint.h>
 
 #include "apply.h"
@@ -84,6 +85,7 @@ struct conn {
 	int			 ffd;		/* the file being sent */
 	const struct scan_entry	*fe;
 	uint64_t		 foff;
+	crypto_generichash_state hs;		/* of the file being sent */
 	uint64_t		 seq, acked;
 	uint32_t		 bfiles;
 	uint64_t		 bbytes;

@@ -65,7 +65,11 @@ wire_send(struct wire *w, uint8_t type, const void *body, size_t len,
 		errno = w->sent_final ? EPIPE : ENOBUFS;
 		return (-1);
 	}
-	p = w->out + w->outlen;
+	if (w->outoff + w->outlen + 4 + n > WIRE_BUFSIZE) {
+		memmove(w->out, w->out + w->outoff, w->outlen);
+		w->outoff = 0;
+	}
+	p = w->out + w->outoff + w->outlen;
 	p[0] = n >> 24;
 	p[1] = n >> 16;
 	p[2] = n >> 8;
@@ -103,16 +107,17 @@ wire_flush(struct wire *w)
 	ssize_t	 n;
 
 	while (w->outlen > 0) {
-		if ((n = write(w->fd, w->out, w->outlen)) == -1) {
+		if ((n = write(w->fd, w->out + w->outoff, w->outlen)) == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
 				return (1);
 			return (-1);
 		}
-		memmove(w->out, w->out + n, w->outlen - n);
+		w->outoff += n;
 		w->outlen -= n;
 	}
+	w->outoff = 0;
 	return (0);
 }
 
@@ -124,7 +129,13 @@ wire_read(struct wire *w)
 
 	if (w->inlen >= WIRE_BUFSIZE)
 		return (1);
-	n = read(w->fd, w->in + w->inlen, WIRE_BUFSIZE - w->inlen);
+	/* what is left of a frame moves to the front only when needed */
+	if (w->inoff > 0 && w->inoff + w->inlen > WIRE_BUFSIZE / 2) {
+		memmove(w->in, w->in + w->inoff, w->inlen);
+		w->inoff = 0;
+	}
+	n = read(w->fd, w->in + w->inoff + w->inlen,
+	    WIRE_BUFSIZE - w->inoff - w->inlen);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EINTR ? 1 : -1);
 	w->inlen += n;
@@ -134,8 +145,10 @@ wire_read(struct wire *w)
 static void
 consume(struct wire *w, size_t n)
 {
-	memmove(w->in, w->in + n, w->inlen - n);
+	w->inoff += n;
 	w->inlen -= n;
+	if (w->inlen == 0)
+		w->inoff = 0;
 }
 
 /*
@@ -151,20 +164,23 @@ wire_get(struct wire *w, uint8_t *type, uint8_t *body, size_t max,
 	uint32_t		 n;
 	uint8_t			 tag;
 
+	const uint8_t		*in = w->in + w->inoff;
+
 	if (!w->rx_ready) {
 		if (w->inlen < HDRLEN)
 			return (0);
 		if (crypto_secretstream_xchacha20poly1305_init_pull(&w->rx,
-		    w->in, w->krx) != 0)
+		    in, w->krx) != 0)
 			return (-1);
 		sodium_memzero(w->krx, sizeof(w->krx));
 		consume(w, HDRLEN);
 		w->rx_ready = 1;
+		in = w->in + w->inoff;
 	}
 	if (w->inlen < 4)
 		return (0);
-	n = (uint32_t)w->in[0] << 24 | (uint32_t)w->in[1] << 16 |
-	    (uint32_t)w->in[2] << 8 | w->in[3];
+	n = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+	    (uint32_t)in[2] << 8 | in[3];
 	if (n < 1 + ABYTES || n > 1 + WIRE_MAXBODY + ABYTES || w->got_final) {
 		errno = EBADMSG;
 		return (-1);
@@ -172,7 +188,7 @@ wire_get(struct wire *w, uint8_t *type, uint8_t *body, size_t max,
 	if (w->inlen < 4 + n)
 		return (0);
 	if (crypto_secretstream_xchacha20poly1305_pull(&w->rx, m, &mlen, &tag,
-	    w->in + 4, n, NULL, 0) != 0 || mlen - 1 > max) {
+	    in + 4, n, NULL, 0) != 0 || mlen - 1 > max) {
 		errno = EBADMSG;
 		return (-1);
 	}

@@ -22,8 +22,10 @@ struct wire {
 	int		 got_final;
 	int		 sent_final;
 	uint8_t		*in;
+	size_t		 inoff;		/* where the unread bytes start */
 	size_t		 inlen;
 	uint8_t		*out;
+	size_t		 outoff;	/* where the unwritten bytes start */
 	size_t		 outlen;
 	uint64_t	 frames_in;
 	uint64_t	 frames_out;

@@ -25,6 +25,7 @@ add(struct scan_manifest *m, const char *path, int type, const char *data,
 	if (type == SCAN_FILE) {
 		e->size = strlen(data);
 		memcpy(e->hash, data, e->size < 32 ? e->size : 32);
+		e->hashed = 1;
 	} else if (type == SCAN_LINK)
 		e->link = strdup(data);
 }
