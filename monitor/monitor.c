@@ -490,14 +490,44 @@ active_hook_done(enum job_kind kind, int status)
 }
 
 static int	 drop_ok;
+static int	 forced_demotion;
 static void	 standby_hook_start(void);
+
+#define FINAL_SYNC_ID	0xffffffffU	/* not a control connection's */
+static int	 final_sync;
+
+static void
+demote_done(void)
+{
+	struct ok_msg	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.ok = 1;
+	o.epoch = mon.epoch;
+	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE_DONE, &o, sizeof(o));
+}
 
 static void
 standby_hook_done(enum job_kind kind, int status)
 {
 	struct ok_msg	 o;
+	struct hist_msg	 hm;
 
 	(void)kind;
+	if (status == 0 && drop_ok && !forced_demotion &&
+	    mon.conf->sync != NULL) {
+		/*
+		 * A planned hand-over: the application has stopped, so one
+		 * last round ships what it wrote before the lease goes.
+		 */
+		memset(&hm, 0, sizeof(hm));
+		hm.id = FINAL_SYNC_ID;
+		hm.n = mon.conf->timing.dead;
+		final_sync = 1;
+		log_info("demote: a last sync round before the release");
+		monitor_compose(PROC_SYNC, IMSG_SYNC_NOW, &hm, sizeof(hm));
+		return;
+	}
 	memset(&o, 0, sizeof(o));
 	o.ok = status == 0 && drop_ok;
 	o.epoch = mon.epoch;
@@ -512,8 +542,6 @@ standby_hook_done(enum job_kind kind, int status)
  * node that wakes up past it (SIGSTOP, a paused VM) still gets M - S to
  * stop the application in order.
  */
-static int	 forced_demotion;
-
 static void
 standby_hook_start(void)
 {
@@ -737,6 +765,21 @@ monitor_dispatch_child(enum proc_id id)
 			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)
 				fatalx("bad message %u", type);
 			hm.line[sizeof(hm.line) - 1] = '\0';
+			if (type == IMSG_REQ_RESULT && id == PROC_SYNC &&
+			    hm.id == FINAL_SYNC_ID) {
+				if (!final_sync)
+					fatalx("unexpected last sync round");
+				final_sync = 0;
+				if (hm.n != 0)
+					log_warnx("demote: the last sync round "
+					    "failed (%s); handing over anyway",
+					    hm.line);
+				else
+					log_info("demote: last sync round "
+					    "done");
+				demote_done();
+				break;
+			}
 			control_forward(type, hm.id, &hm, sizeof(hm));
 			break;
 		case IMSG_SYNC_STATUS: {

@@ -97,10 +97,12 @@ unix_now(void)
 	return ((int64_t)time(NULL));
 }
 
+/* Holding the lease: active, or handing over without being forced. */
 int
 syncd_active(void)
 {
-	return (sy.role == ROLE_ACTIVE);
+	return (sy.role == ROLE_ACTIVE ||
+	    (sy.role == ROLE_DEMOTING && !sy.forced));
 }
 
 static void
@@ -311,7 +313,7 @@ ctl_check(uint64_t now)
 }
 
 static void
-ctl_sync(uint32_t id)
+ctl_sync(uint32_t id, int32_t ms)
 {
 	struct speer	*sp;
 	int		 i;
@@ -331,7 +333,7 @@ ctl_sync(uint32_t id)
 	}
 	sy.ctl_id = id;
 	sy.ctl_snap = sy.snap_seq + 1;
-	sy.ctl_deadline = now_ms() + CTL_TIMEOUT;
+	sy.ctl_deadline = now_ms() + (ms > 0 ? (uint64_t)ms : CTL_TIMEOUT);
 	sy.ctl_failed = 0;
 	sy.ctl_msg[0] = '\0';
 	for (i = 0; i < sy.npeers; i++) {
@@ -735,6 +737,7 @@ syncd_dispatch(void)
 			    sy.role == ROLE_ACTIVE)
 				log_info("no longer active: receiving");
 			sy.role = rm.role;
+			sy.forced = rm.forced;
 			if (rm.role == ROLE_ACTIVE)
 				sy.epoch = rm.epoch;
 			sy.status_dirty = 1;
@@ -751,7 +754,7 @@ syncd_dispatch(void)
 			if (conf_state != 2 || imsg_get_data(&imsg, &hm,
 			    sizeof(hm)) == -1)
 				fatalx("bad IMSG_SYNC_NOW");
-			ctl_sync(hm.id);
+			ctl_sync(hm.id, hm.n);
 			break;
 		case IMSG_LOG_VERBOSE:
 			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)

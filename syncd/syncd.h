@@ -136,6 +136,7 @@ struct syncd {
 	struct sync_dir		 dirs[MAX_DIRS];
 	uint32_t		 ndirs;
 	uint32_t		 role;
+	uint32_t		 forced;	/* demoting: the lease is lost */
 	int64_t			 epoch;		/* held, when active */
 	struct seen_msg		 seen;
 	int64_t			 attic_epoch;	/* the last fenced at */

@@ -166,4 +166,24 @@ check "and the deleted f5" test -f "$d/.failoverd-attic/$e/data/f5"
 check "the attic is not sent back" test ! -e "$b/.failoverd-attic/$e"
 check "a logged the session with its epoch" grep -q "syncd: session from b (192.0.2.12) at epoch $e, attic" "$W_TMP/a.log"
 
+# --- a switchover ships a last round after on-standby ----------------------
+# a write that raises no inotify event (a shared mapping held open), right
+# before the hand-over: only the last round can carry it
+python3 -c '
+import mmap, sys, time
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+m[0:5] = b"LAST!"
+m.flush()
+time.sleep(60)
+' "$b/data/f30" &
+mapper=$!
+W_PIDS="$W_PIDS $mapper"
+sleep 0.5
+ctl b switchover a >/dev/null
+ok $? "switchover from b to a"
+kill "$mapper"; wait "$mapper" 2>/dev/null
+is "$(head -c 5 "$d/data/f30")" "LAST!" "the write made just before it is on a: the last round carried it"
+check "b logged the last round" grep -q "monitor: demote: last sync round done" "$W_TMP/b.log"
+
 done_testing
