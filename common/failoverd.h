@@ -117,6 +117,11 @@ enum imsg_type {
 	IMSG_VIP_DROPPED,
 	IMSG_VIP_STATE,
 	IMSG_NET_FAULT,
+	/* dnsd */
+	IMSG_CONF_DNS,
+	IMSG_DNS_UPDATE,
+	IMSG_DNS_STOP,
+	IMSG_DNS_RESULT,
 	/* syncd */
 	IMSG_SYNC_NOW,
 	IMSG_SYNC_STATUS,
@@ -323,6 +328,22 @@ struct hist_msg {
 	char		 line[CTL_MSG_LEN];
 };
 
+#define DNS_NAME_LEN	256
+#define DNS_KEY_LEN	128
+/* IMSG_CONF_DNS: dnsd's whole configuration, the TSIG secret decoded */
+struct conf_dns_msg {
+	char		 name[DNS_NAME_LEN];
+	char		 zone[DNS_NAME_LEN];
+	char		 keyname[DNS_NAME_LEN];
+	struct fo_addr	 server;
+	struct fo_addr	 addr;		/* this node's */
+	uint16_t	 port;
+	uint16_t	 pad;
+	uint32_t	 ttl;
+	uint32_t	 secretlen;
+	uint8_t		 secret[DNS_KEY_LEN];
+};
+
 /* IMSG_SYNC_STATUS: syncd's state, on every change */
 struct sync_peer_status {
 	char		 node[NAME_LEN];
@@ -397,6 +418,7 @@ const char	*proc_name(enum proc_id);
 /* the processes' entry points */
 void		 heartbeatd_main(int, int);
 void		 netd_main(int, int);
+void		 dnsd_main(int, int);
 void		 syncd_main(int, int);
 
 #endif /* FAILOVERD_H */

@@ -49,7 +49,7 @@ enum {
 struct monitor_state	 mon;
 static struct child	 children[PROC_MAX];
 static struct timers	 mtimers;
-static int		 nready, start_done, stopping;
+static int		 nready, nchildren, start_done, stopping;
 static int		 check_fail, check_good, check_bad;
 static char		 self_exe[PATH_MAX];
 static const char	*sock_override;
@@ -139,6 +139,9 @@ main(int argc, char *argv[])
 			break;
 		case PROC_SYNC:
 			syncd_main(opt_debug, opt_verbose);
+			break;
+		case PROC_DNS:
+			dnsd_main(opt_debug, opt_verbose);
 			break;
 		default:
 			errx(1, "unknown process %s", pname);
@@ -302,17 +305,72 @@ monitor_runtime_dirs(void)
 	closedir(d);
 }
 
+/*
+ * dnsd's part: the TSIG secret decoded from the configuration or from
+ * its secret-file (the base64 secret alone, or a BIND key file with a
+ * secret "..." line, as tsig-keygen writes it).
+ */
+static void
+dns_conf(struct fo_conf *conf, struct conf_dns_msg *dm)
+{
+	struct conf_hostname	*h = conf->hostname;
+	struct conf_node	*n;
+	char			 buf[1024], *s, *e;
+	size_t			 len;
+	FILE			*f;
+
+	memset(dm, 0, sizeof(*dm));
+	strlcpy(dm->name, h->name, sizeof(dm->name));
+	strlcpy(dm->zone, h->zone, sizeof(dm->zone));
+	strlcpy(dm->keyname, h->keyname, sizeof(dm->keyname));
+	dm->server = h->server;
+	dm->port = h->port;
+	dm->ttl = h->ttl;
+	TAILQ_FOREACH(n, &conf->nodes, entry)
+		if (strcmp(n->name, conf->node) == 0)
+			dm->addr = n->addr;
+	if (h->secret != NULL)
+		strlcpy(buf, h->secret, sizeof(buf));
+	else {
+		if ((f = fopen(h->secret_file, "re")) == NULL)
+			fatal("hostname %s: secret-file %s", h->name,
+			    h->secret_file);
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+	}
+	s = buf;
+	if ((e = strstr(buf, "secret \"")) != NULL) {
+		s = e + 8;
+		if ((e = strchr(s, '"')) != NULL)
+			*e = '\0';
+	}
+	s += strspn(s, " \t\r\n");
+	s[strcspn(s, " \t\r\n")] = '\0';
+	if (sodium_base642bin(dm->secret, sizeof(dm->secret), s, strlen(s),
+	    NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || len == 0)
+		fatalx("hostname %s: the TSIG secret is not base64 (of at "
+		    "most %zu bytes)", h->name, sizeof(dm->secret));
+	dm->secretlen = len;
+	sodium_memzero(buf, sizeof(buf));
+}
+
 static void
 monitor_start_children(void)
 {
 	static const enum proc_id order[] = {
-		PROC_HEARTBEAT, PROC_NET, PROC_SYNC
+		PROC_HEARTBEAT, PROC_NET, PROC_SYNC, PROC_DNS
 	};
 	size_t	 i;
 	int	 fd;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		struct child	*c = &children[order[i]];
+
+		/* dnsd only for a virtual hostname */
+		if (order[i] == PROC_DNS && mon.conf->hostname == NULL)
+			continue;
+		nchildren++;
 
 		c->pid = proc_exec(order[i], self_exe, opt_debug, opt_verbose,
 		    &fd);
@@ -452,6 +510,15 @@ monitor_send_config(void)
 		}
 	}
 	compose(PROC_SYNC, IMSG_CONF_END, -1, NULL, 0);
+
+	if (conf->hostname != NULL) {
+		struct conf_dns_msg	 dm2;
+
+		dns_conf(conf, &dm2);
+		compose(PROC_DNS, IMSG_CONF_DNS, -1, &dm2, sizeof(dm2));
+		sodium_memzero(&dm2, sizeof(dm2));
+		compose(PROC_DNS, IMSG_CONF_END, -1, NULL, 0);
+	}
 }
 
 /* the start sequence: on-standby with FAILOVER_ROLE=starting */
@@ -697,7 +764,7 @@ monitor_dispatch_child(enum proc_id id)
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_READY from %s", proc_name(id));
 			log_info("%s ready", proc_name(id));
-			if (++nready == 3)
+			if (++nready == nchildren)
 				hook_run(JOB_ON_STANDBY, conf->on_standby,
 				    "starting", 0, conf->on_standby ?
 				    conf->on_standby->timeout : 0, 0,

@@ -1,0 +1,397 @@
+/*
+ * dnsd: the virtual hostname (DESIGN.md section 6).  On becoming active
+ * the monitor asks for an update: an RFC 2136 UPDATE of the name to this
+ * node's address, signed with TSIG hmac-sha256, to the zone's primary
+ * server over UDP (TCP when the reply is truncated).  The reply counts
+ * only when its MAC verifies, except the unsigned BADSIG and BADKEY a
+ * server sends when it cannot check ours.  No answer: retried with
+ * backoff until done or told to stop (demoted).  The result, with the
+ * exact cause, goes to the monitor.
+ *
+ * Runs as _failoverd in the empty chroot with no capabilities; the
+ * secret lives only in its memory.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "failoverd.h"
+#include "imsg.h"
+#include "log.h"
+#include "proc.h"
+#include "sandbox.h"
+#include "timer.h"
+#include "util.h"
+
+#define TRY_TIMEOUT	2000	/* ms for an answer */
+#define BACKOFF_MAX	30000
+
+static struct imsgbuf		 ibuf_main;
+static struct conf_dns_msg	 dc;
+static struct dns_key		 key;
+static int			 conf_state;
+
+static struct {
+	int		 want;		/* an update is asked for */
+	int64_t		 epoch;
+	int		 fd;		/* the attempt's socket */
+	int		 tcp;
+	uint16_t	 id;
+	uint8_t		 mac[DNS_MACLEN];
+	uint8_t		 msg[DNS_MAXMSG + 2];
+	size_t		 msglen;
+	uint8_t		 in[DNS_MAXMSG + 2];
+	size_t		 inlen;
+	size_t		 outoff;
+	uint64_t	 deadline;	/* of the attempt, or the next one */
+	uint32_t	 backoff;
+	char		 last[FAULT_LEN];
+} u = { .fd = -1 };
+
+static void	 dnsd_dispatch(void);
+
+static void
+result(int ok, const char *fmt, ...)
+{
+	struct ok_msg	 o;
+	va_list		 ap;
+
+	memset(&o, 0, sizeof(o));
+	o.ok = ok;
+	o.epoch = u.epoch;
+	va_start(ap, fmt);
+	vsnprintf(o.reason, sizeof(o.reason), fmt, ap);
+	va_end(ap);
+	if (ok)
+		log_notice("%s", o.reason);
+	else if (strcmp(o.reason, u.last) != 0)
+		log_warnx("%s", o.reason);
+	strlcpy(u.last, ok ? "" : o.reason, sizeof(u.last));
+	imsg_compose(&ibuf_main, IMSG_DNS_RESULT, 0, 0, -1, &o, sizeof(o));
+}
+
+static void
+attempt_close(void)
+{
+	if (u.fd != -1)
+		close(u.fd);
+	u.fd = -1;
+}
+
+/* The next attempt after the backoff; the current one is over. */
+static void
+retry_later(void)
+{
+	attempt_close();
+	u.deadline = now_ms() + u.backoff;
+	u.backoff = u.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : u.backoff * 2;
+}
+
+static void
+attempt(int tcp)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	size_t			 n;
+
+	attempt_close();
+	u.tcp = tcp;
+	u.id = randombytes_uniform(65536);
+	n = dns_update(u.msg + 2, DNS_MAXMSG, u.id, dc.zone, dc.name,
+	    &dc.addr, dc.ttl);
+	if (n == 0 || (n = dns_tsig_sign(u.msg + 2, n, DNS_MAXMSG, &key,
+	    (uint64_t)time(NULL), u.mac)) == 0)
+		fatalx("cannot build the update of %s", dc.name);
+	u.msg[0] = n >> 8;
+	u.msg[1] = n;
+	u.msglen = n;
+	u.inlen = 0;
+	u.outoff = 0;
+	memset(&ss, 0, sizeof(ss));
+	if (dc.server.af == AF_INET6) {
+		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = dc.server.a.v6;
+		s6->sin6_port = htons(dc.port);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in	*s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_addr = dc.server.a.v4;
+		s4->sin_port = htons(dc.port);
+		sl = sizeof(*s4);
+	}
+	if ((u.fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
+	    (connect(u.fd, (struct sockaddr *)&ss, sl) == -1 &&
+	    errno != EINPROGRESS)) {
+		result(0, "dns: %s: %s", dc.name, strerror(errno));
+		retry_later();
+		return;
+	}
+	if (!tcp && send(u.fd, u.msg + 2, u.msglen, 0) == -1) {
+		result(0, "dns: %s: send: %s", dc.name, strerror(errno));
+		retry_later();
+		return;
+	}
+	u.deadline = now_ms() + TRY_TIMEOUT;
+	log_debug("update %s -> %s sent (%s, id %u)", dc.name,
+	    addr_str(&dc.addr, (char [ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
+	    tcp ? "tcp" : "udp", u.id);
+}
+
+/* A whole reply in buf: what it says, trusted only when it verifies. */
+static void
+reply(const uint8_t *buf, size_t len)
+{
+	struct dns_reply	 r;
+	char			 err[128], a[ADDR_STRLEN];
+	int			 verified;
+
+	if (dns_parse_reply(buf, len, &key, &r, err, sizeof(err)) == -1) {
+		log_warnx("update of %s: malformed reply: %s", dc.name, err);
+		return;			/* not trusted: wait on */
+	}
+	if (r.id != u.id || !r.qr || r.opcode != 5)
+		return;			/* not the answer to ours */
+	if (r.tc && !u.tcp) {
+		log_info("update of %s: reply truncated, again over TCP",
+		    dc.name);
+		attempt(1);
+		return;
+	}
+	verified = dns_tsig_verify(buf, len, &r, &key, u.mac);
+	if (r.has_tsig && (r.tsig_error == DNS_BADSIG ||
+	    r.tsig_error == DNS_BADKEY) && r.maclen == 0) {
+		/* the server could not check ours, so it cannot sign */
+		result(0, "dns: %s: the server answers %s (key \"%s\"): "
+		    "%s", dc.name, dns_rcode_str(r.tsig_error), key.name,
+		    r.tsig_error == DNS_BADSIG ? "the secret differs" :
+		    "the server does not know the key");
+		retry_later();
+		return;
+	}
+	if (!verified) {
+		log_warnx("update of %s: reply with a %s MAC ignored",
+		    dc.name, r.has_tsig ? "bad" : "missing");
+		return;
+	}
+	if (r.tsig_error == DNS_BADTIME) {
+		result(0, "dns: %s: BADTIME: this clock and the server's "
+		    "differ by %lld s, more than the fudge of %u s", dc.name,
+		    r.has_other_time ? (long long)r.other_time -
+		    (long long)time(NULL) : 0LL, DNS_FUDGE);
+		retry_later();
+		return;
+	}
+	switch (r.rcode) {
+	case DNS_NOERROR:
+		attempt_close();
+		u.want = 0;
+		result(1, "dns: %s -> %s (epoch %lld)", dc.name,
+		    addr_str(&dc.addr, a, sizeof(a)), (long long)u.epoch);
+		return;
+	case DNS_REFUSED:
+		result(0, "dns: %s: REFUSED: the server does not allow "
+		    "key \"%s\" to update %s in zone %s", dc.name, key.name,
+		    dc.name, dc.zone);
+		break;
+	case DNS_NOTAUTH:
+		result(0, "dns: %s: NOTAUTH: the server is not "
+		    "authoritative for zone %s", dc.name, dc.zone);
+		break;
+	default:
+		result(0, "dns: %s: the server answers %s", dc.name,
+		    dns_rcode_str(r.rcode));
+		break;
+	}
+	retry_later();
+}
+
+static void
+input(void)
+{
+	ssize_t	 n;
+	size_t	 want;
+
+	if (!u.tcp) {
+		if ((n = recv(u.fd, u.in, sizeof(u.in), 0)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			result(0, "dns: %s: %s", dc.name, strerror(errno));
+			retry_later();
+			return;
+		}
+		reply(u.in, n);
+		return;
+	}
+	if ((n = read(u.fd, u.in + u.inlen, sizeof(u.in) - u.inlen)) <= 0) {
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		result(0, "dns: %s: %s", dc.name, n == 0 ?
+		    "the server closed the connection" : strerror(errno));
+		retry_later();
+		return;
+	}
+	u.inlen += n;
+	if (u.inlen < 2)
+		return;
+	want = (size_t)u.in[0] << 8 | u.in[1];
+	if (u.inlen >= 2 + want)
+		reply(u.in + 2, want);
+}
+
+static void
+output(void)
+{
+	ssize_t	 n;
+
+	if ((n = write(u.fd, u.msg + u.outoff, u.msglen + 2 - u.outoff)) ==
+	    -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		result(0, "dns: %s: %s", dc.name, strerror(errno));
+		retry_later();
+		return;
+	}
+	u.outoff += n;
+}
+
+void
+dnsd_main(int debug, int verbose)
+{
+	struct pollfd	 pfd[2];
+	uint64_t	 now;
+	int		 n, timeout;
+
+	log_init(debug, verbose);
+	log_procinit(proc_name(PROC_DNS));
+	if (imsgbuf_init(&ibuf_main, CHILD_FD) == -1)
+		fatal("imsgbuf_init");
+	while (conf_state != 2)
+		dnsd_dispatch();
+	proc_drop(PROC_DNS, FAILOVERD_USER, EMPTY_DIR, 0);
+	if (fcntl(CHILD_FD, F_SETFL, O_NONBLOCK) == -1)
+		fatal("fcntl");
+	sandbox_seccomp(PROC_DNS);
+	imsg_compose(&ibuf_main, IMSG_READY, 0, 0, -1, NULL, 0);
+
+	for (;;) {
+		pfd[0].fd = ibuf_main.fd;
+		pfd[0].events = POLLIN;
+		if (imsgbuf_queuelen(&ibuf_main) > 0)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = u.fd;
+		pfd[1].events = POLLIN;
+		if (u.fd != -1 && u.tcp && u.outoff < u.msglen + 2)
+			pfd[1].events |= POLLOUT;
+		n = 2;
+		timeout = -1;
+		if (u.want) {
+			now = now_ms();
+			timeout = u.deadline > now ? (int)(u.deadline - now) : 0;
+		}
+		if (poll(pfd, n, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & POLLOUT)
+			proc_write(&ibuf_main);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			dnsd_dispatch();
+		if (u.want && u.fd != -1 && (pfd[1].revents & POLLOUT))
+			output();
+		if (u.want && u.fd != -1 &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			input();
+		if (u.want && now_ms() >= u.deadline) {
+			if (u.fd != -1) {
+				result(0, "dns: %s: no answer from the server "
+				    "within %u ms; trying again", dc.name,
+				    TRY_TIMEOUT);
+				retry_later();
+			} else
+				attempt(0);
+		}
+	}
+}
+
+static void
+dnsd_dispatch(void)
+{
+	struct imsg	 imsg;
+	struct lease_msg lm;
+	ssize_t		 n;
+	int		 v;
+
+	proc_read(&ibuf_main);
+	for (;;) {
+		if ((n = imsg_get(&ibuf_main, &imsg)) == -1)
+			fatal("imsg_get");
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CONF_DNS:
+			if (conf_state != 0 || imsg_get_data(&imsg, &dc,
+			    sizeof(dc)) == -1 || dc.secretlen == 0 ||
+			    dc.secretlen > DNS_KEY_LEN)
+				fatalx("bad IMSG_CONF_DNS");
+			dc.name[DNS_NAME_LEN - 1] = '\0';
+			dc.zone[DNS_NAME_LEN - 1] = '\0';
+			dc.keyname[DNS_NAME_LEN - 1] = '\0';
+			strlcpy(key.name, dc.keyname, sizeof(key.name));
+			memcpy(key.secret, dc.secret, dc.secretlen);
+			key.len = dc.secretlen;
+			sodium_memzero(dc.secret, sizeof(dc.secret));
+			conf_state = 1;
+			break;
+		case IMSG_CONF_END:
+			if (conf_state != 1)
+				fatalx("bad IMSG_CONF_END");
+			conf_state = 2;
+			break;
+		case IMSG_DNS_UPDATE:
+			if (conf_state != 2 || imsg_get_data(&imsg, &lm,
+			    sizeof(lm)) == -1)
+				fatalx("bad IMSG_DNS_UPDATE");
+			u.want = 1;
+			u.epoch = lm.epoch;
+			u.backoff = 1000;
+			u.last[0] = '\0';
+			attempt(0);
+			break;
+		case IMSG_DNS_STOP:
+			if (conf_state != 2)
+				fatalx("bad IMSG_DNS_STOP");
+			if (u.want)
+				log_info("update of %s stopped", dc.name);
+			u.want = 0;
+			attempt_close();
+			break;
+		case IMSG_LOG_VERBOSE:
+			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
+				fatalx("bad IMSG_LOG_VERBOSE");
+			log_setverbose(v);
+			break;
+		default:
+			fatalx("unexpected message %u", imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+}
