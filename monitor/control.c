@@ -307,6 +307,8 @@ control_status(struct ctl_conn *c)
 	else if (!mon.db_up && mon.db_error[0] != '\0')
 		snprintf(st.fault, sizeof(st.fault), "database: %.100s",
 		    mon.db_error);
+	else if (mon.dns_fault[0] != '\0')
+		strlcpy(st.fault, mon.dns_fault, sizeof(st.fault));
 	st.sync_last_ok = mon.sync.last_ok;
 	strlcpy(st.sync_last_error, mon.sync.last_error,
 	    sizeof(st.sync_last_error));

@@ -644,6 +644,12 @@ monitor_role(struct role_msg *rm)
 	strlcpy(mon.reason, rm->reason, sizeof(mon.reason));
 	/* syncd sends while active, receives otherwise */
 	monitor_compose(PROC_SYNC, IMSG_ROLE, rm, sizeof(*rm));
+	/* an update not yet done stops with the active role */
+	if (old == ROLE_ACTIVE && rm->role != ROLE_ACTIVE &&
+	    conf->hostname != NULL) {
+		monitor_compose(PROC_DNS, IMSG_DNS_STOP, NULL, 0);
+		mon.dns_fault[0] = '\0';
+	}
 	if (old != rm->role)
 		log_notice("role %s -> %s (epoch %lld)%s%s", role_name(old),
 		    role_name(rm->role), (long long)rm->epoch,
@@ -659,6 +665,13 @@ monitor_role(struct role_msg *rm)
 		vr.t0 = rm->t0;
 		vr.index = VIP_ALL;
 		monitor_compose(PROC_NET, IMSG_VIP_BIND, &vr, sizeof(vr));
+		if (conf->hostname != NULL) {
+			struct lease_msg	 lm = { rm->epoch, rm->t0 };
+
+			/* the name follows: dnsd updates it until done */
+			monitor_compose(PROC_DNS, IMSG_DNS_UPDATE, &lm,
+			    sizeof(lm));
+		}
 		break;
 	case ROLE_DEMOTING:
 		/* a demotion kills what runs for the active role */
@@ -740,6 +753,11 @@ monitor_dispatch_child(enum proc_id id)
 		case IMSG_VIP_STATE:
 		case IMSG_NET_FAULT:
 			if (id != PROC_NET)
+				fatalx("message %u from %s", type,
+				    proc_name(id));
+			break;
+		case IMSG_DNS_RESULT:
+			if (id != PROC_DNS)
 				fatalx("message %u from %s", type,
 				    proc_name(id));
 			break;
@@ -864,6 +882,20 @@ monitor_dispatch_child(enum proc_id id)
 			}
 			break;
 		}
+		case IMSG_DNS_RESULT:
+			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+				fatalx("bad IMSG_DNS_RESULT");
+			o.reason[sizeof(o.reason) - 1] = '\0';
+			if (o.ok)
+				mon.dns_fault[0] = '\0';
+			else if (mon.role == ROLE_ACTIVE &&
+			    strcmp(mon.dns_fault, o.reason) != 0) {
+				/* the name does not follow: shown, alerted */
+				strlcpy(mon.dns_fault, o.reason,
+				    sizeof(mon.dns_fault));
+				alert("fault", "%s", o.reason);
+			}
+			break;
 		case IMSG_SYNC_ALERT: {
 			struct sync_alert_msg	 am;
 

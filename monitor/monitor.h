@@ -171,6 +171,7 @@ struct monitor_state {
 #define MAX_VIPS_STATUS	256
 	uint8_t			 vip_bound[MAX_VIPS_STATUS];
 	struct sync_status_msg	 sync;
+	char			 dns_fault[FAULT_LEN];	/* "": none */
 };
 extern struct monitor_state	 mon;
 int		 monitor_reload(char *, size_t);

@@ -192,6 +192,51 @@ sync_key() {
 	NODE_KEY[$1]=$("$FAILOVERCTL" keygen "$W_TMP/$1.key") || return 1
 }
 
+# dns_start: BIND named in the database namespace, primary for
+# example.test with vip.example.test, updates granted to the TSIG key
+# "ddns" (its file: $W_TMP/dns/ddns.key, its secret: DNS_SECRET)
+DNS_ZONE=example.test
+DNS_NAME=vip.example.test
+dns_start() {
+	local d=$W_TMP/dns
+	command -v named >/dev/null || return 1
+	mkdir -p "$d"
+	tsig-keygen -a hmac-sha256 ddns > "$d/ddns.key" || return 1
+	DNS_SECRET=$(sed -n 's/.*secret "\(.*\)";/\1/p' "$d/ddns.key")
+	cat > "$d/named.conf" <<EOF
+options {
+	directory "$d";
+	listen-on port 53 { $DB_ADDR; };
+	listen-on-v6 { none; };
+	recursion no;
+	pid-file none;
+	session-keyfile none;
+	dnssec-validation no;
+};
+include "$d/ddns.key";
+zone "$DNS_ZONE" {
+	type primary;
+	file "$d/$DNS_ZONE.zone";
+	update-policy { grant ddns name $DNS_NAME. A AAAA; };
+};
+EOF
+	cat > "$d/$DNS_ZONE.zone" <<EOF
+\$TTL 60
+@	IN SOA ns.$DNS_ZONE. hostmaster.$DNS_ZONE. 1 60 60 600 60
+@	IN NS ns.$DNS_ZONE.
+ns	IN A $DB_ADDR
+$DNS_NAME.	IN A 192.0.2.99
+EOF
+	nsx_bg db named -g -c "$d/named.conf" > "$d/named.log" 2>&1 &
+	DNS_PID=$!
+	W_PIDS="$W_PIDS $DNS_PID"
+	wait_for 10000 dns_ask >/dev/null
+}
+# dns_ask: the A records of the name, as the client sees them
+dns_ask() {
+	nsx client dig +short +time=1 +tries=1 @"$DB_ADDR" "$DNS_NAME" A
+}
+
 ctl() {
 	local n=$1
 	shift

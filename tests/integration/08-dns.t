@@ -1,0 +1,77 @@
+#!/bin/bash
+# dnsd and the virtual hostname, against a real BIND: the active node's
+# address is in DNS (dig from the client), a takeover after kill -9 moves
+# the name within L + 1 s, and a wrong key leaves the record untouched
+# and shows BADSIG in status.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/world.sh"
+require_root
+trap world_down EXIT
+command -v named >/dev/null || skip_all "no BIND named (run: make deps)"
+command -v dig >/dev/null || skip_all "no dig (run: make deps)"
+
+TIMING="heartbeat interval 100ms dead 3s margin 1s slack 100ms timeout 250ms"
+L=3000
+VIP_CONF=""
+world_up || { echo "1..0 # SKIP could not build the namespaces"; exit 0; }
+pg_start
+ok $? "PostgreSQL runs"
+dns_start
+ok $? "BIND named serves $DNS_ZONE (the name at 192.0.2.99)"
+install -m 600 "$W_TMP/dns/ddns.key" "$W_TMP/ddns.key"
+W_NODES="a b"
+hostname_block() {
+	echo "hostname \"${2:-$DNS_NAME}\" {
+	server $DB_ADDR port 53 zone \"$DNS_ZONE\" ttl 30
+	key \"ddns\" secret-file \"$1\" algorithm hmac-sha256
+}"
+}
+node_conf a "$(hostname_block "$W_TMP/ddns.key")"
+node_conf b "$(hostname_block "$W_TMP/ddns.key")"
+
+node_start a
+wait_for 10000 is_role a active
+ok $? "a is active"
+check "a started dnsd" grep -q "monitor: dnsd ready" "$W_TMP/a.log"
+wait_for 5000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
+ok $? "dig from the client: $DNS_NAME is a's address (${WAITED} ms)"
+check "a logged the update" grep -q "dnsd: dns: $DNS_NAME -> ${NODE_ADDR[a]} (epoch" "$W_TMP/a.log"
+check "named applied it under the key" grep -q "/key ddns: updating zone '$DNS_ZONE/IN': adding an RR at '$DNS_NAME' A ${NODE_ADDR[a]}" "$W_TMP/dns/named.log"
+node_start b
+wait_for 10000 is_role b standby
+ok $? "b is standby"
+is "$(dns_ask)" "${NODE_ADDR[a]}" "the name stays on a"
+
+# --- kill -9 of the active: the name follows within L + 1 s -------------------
+t=$(now_ms)
+node_kill a
+wait_for $((L + 5000)) eval '[ "$(dns_ask)" = "${NODE_ADDR[b]}" ]'
+ok $? "after kill -9 of a, $DNS_NAME is b's address"
+took=$(( $(now_ms) - t ))
+check "within L + 1 s ($took ms, L = $L ms)" test "$took" -le $((L + 1000))
+is "$(nsx client dig +short @"$DB_ADDR" "$DNS_NAME" A | wc -l)" 1 "one A record, not two"
+
+# --- a wrong key: the record stays, status says BADSIG ------------------------
+node_stop b
+printf 'key "ddns" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' \
+    "$(head -c 32 /dev/urandom | base64)" > "$W_TMP/wrong.key"
+chmod 600 "$W_TMP/wrong.key"
+node_conf a "$(hostname_block "$W_TMP/wrong.key")"
+node_start a
+wait_for 10000 is_role a active
+ok $? "a, with a wrong key, is active"
+wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q '\"fault\":\"dns: $DNS_NAME: the server answers BADSIG'"
+ok $? "status -j shows the BADSIG fault"
+check "the log names it" grep -q "dnsd: dns: $DNS_NAME: the server answers BADSIG (key \"ddns\")" "$W_TMP/a.log"
+is "$(dns_ask)" "${NODE_ADDR[b]}" "the record is untouched"
+
+# --- a name the key may not update: REFUSED, with the zone and the name -------
+node_stop a
+node_conf a "$(hostname_block "$W_TMP/ddns.key" "other.$DNS_ZONE")"
+node_start a
+wait_for 10000 is_role a active
+ok $? "a, for a name the key may not update, is active"
+wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q 'REFUSED: the server does not allow key \\\\\"ddns\\\\\" to update other.$DNS_ZONE in zone $DNS_ZONE'"
+ok $? "status -j shows REFUSED with the zone and the name"
+
+done_testing
