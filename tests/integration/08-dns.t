@@ -22,7 +22,7 @@ install -m 600 "$W_TMP/dns/ddns.key" "$W_TMP/ddns.key"
 W_NODES="a b"
 hostname_block() {
 	echo "hostname \"${2:-$DNS_NAME}\" {
-	server $DB_ADDR port 53 zone \"$DNS_ZONE\" ttl 30
+	server $DB_ADDR port ${3:-53} zone \"$DNS_ZONE\" ttl 30
 	key \"ddns\" secret-file \"$1\" algorithm hmac-sha256
 }"
 }
@@ -33,6 +33,11 @@ node_start a
 wait_for 10000 is_role a active
 ok $? "a is active"
 check "a started dnsd" grep -q "monitor: dnsd ready" "$W_TMP/a.log"
+DNSD=$(child_pid "${NODE_PID[a]}" dnsd)
+check "dnsd runs as _failoverd" sh -c "[ \$(stat -c %U /proc/$DNSD) = _failoverd ]"
+check "with no capabilities" grep -q "^CapEff:	0000000000000000" "/proc/$DNSD/status"
+check "in the empty chroot" sh -c "[ \$(readlink /proc/$DNSD/root) = /run/failoverd/empty ]"
+check "under seccomp" grep -q "^Seccomp:	2" "/proc/$DNSD/status"
 wait_for 5000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
 ok $? "dig from the client: $DNS_NAME is a's address (${WAITED} ms)"
 check "a logged the update" grep -q "dnsd: dns: $DNS_NAME -> ${NODE_ADDR[a]} (epoch" "$W_TMP/a.log"
@@ -73,5 +78,18 @@ wait_for 10000 is_role a active
 ok $? "a, for a name the key may not update, is active"
 wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q 'REFUSED: the server does not allow key \\\\\"ddns\\\\\" to update other.$DNS_ZONE in zone $DNS_ZONE'"
 ok $? "status -j shows REFUSED with the zone and the name"
+
+# --- a truncated reply over UDP: the update again over TCP -----------------------
+node_stop a
+nsx_bg db python3 "$T_TOP/tests/lib/dnstc.py" "$DB_ADDR" 5300 "$DB_ADDR" 53 &
+W_PIDS="$W_PIDS $!"
+wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns db) ss -ltn | grep -q ':5300 '"
+node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 5300)"
+node_start a
+wait_for 10000 is_role a active
+ok $? "a, behind a server that truncates every UDP reply, is active"
+wait_for 5000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
+ok $? "the name is a's address again"
+check "the update went again over TCP" grep -q "dnsd: update of $DNS_NAME: reply truncated, again over TCP" "$W_TMP/a.log"
 
 done_testing
