@@ -325,7 +325,8 @@ scan_dir(int root, char * const *ex, struct scan_cache *c,
 		return (-1);
 	if (walk(fd, "", ex, c, m, s) == -1)
 		return (-1);
-	qsort(m->e, m->n, sizeof(*m->e), entry_cmp);
+	if (m->n > 1)
+		qsort(m->e, m->n, sizeof(*m->e), entry_cmp);
 	return (0);
 }
 
