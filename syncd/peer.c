@@ -523,7 +523,8 @@ remote_from_snap(struct conn *c)
 	}
 	for (i = 0; i < c->ndirty; i++) {
 		d = c->dirty[i].dir;
-		if ((e = bsearch(c->dirty[i].path, c->remote[d].e,
+		if (c->remote[d].n > 0 && (e = bsearch(c->dirty[i].path,
+		    c->remote[d].e,
 		    c->remote[d].n, sizeof(*e), entry_cmp_path)) != NULL) {
 			e->mtime_ns = -1;
 			memset(e->hash, 0, sizeof(e->hash));
