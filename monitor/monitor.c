@@ -310,6 +310,8 @@ monitor_runtime_dirs(void)
  * its secret-file (the base64 secret alone, or a BIND key file with a
  * secret "..." line, as tsig-keygen writes it).
  */
+static void	 forget_dns_secret(struct fo_conf *);
+
 static void
 dns_conf(struct fo_conf *conf, struct conf_dns_msg *dm)
 {
@@ -353,6 +355,16 @@ dns_conf(struct fo_conf *conf, struct conf_dns_msg *dm)
 		    "most %zu bytes)", h->name, sizeof(dm->secret));
 	dm->secretlen = len;
 	sodium_memzero(buf, sizeof(buf));
+	forget_dns_secret(conf);
+}
+
+/* The TSIG secret lives in dnsd (and its file), not in the monitor. */
+static void
+forget_dns_secret(struct fo_conf *conf)
+{
+	if (conf->hostname != NULL && conf->hostname->secret != NULL)
+		sodium_memzero(conf->hostname->secret,
+		    strlen(conf->hostname->secret));
 }
 
 static void
@@ -1300,6 +1312,7 @@ monitor_reload(char *msg, size_t len)
 		free_config(nconf);
 		return (-1);
 	}
+	forget_dns_secret(nconf);
 	mon.conf = nconf;
 	free_config(oconf);
 	snprintf(msg, len, "configuration reloaded");

@@ -92,4 +92,32 @@ wait_for 5000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
 ok $? "the name is a's address again"
 check "the update went again over TCP" grep -q "dnsd: update of $DNS_NAME: reply truncated, again over TCP" "$W_TMP/a.log"
 
+# --- no answer: retried with backoff until done ---------------------------------
+node_stop a
+nsx_bg db python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.5", 5301))
+time.sleep(120)' &
+silent=$!
+W_PIDS="$W_PIDS $silent"
+node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 5301)"
+node_start a
+wait_for 10000 is_role a active
+ok $? "a, with a server that does not answer, is active"
+wait_for 8000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q 'no answer from the server within 2000 ms'"
+ok $? "status -j says there is no answer"
+kill "$silent"; wait "$silent" 2>/dev/null
+# move the name away by hand, so only a's retry can bring it back
+printf 'server %s\nzone %s\nupdate delete %s A\nupdate add %s 30 A 192.0.2.98\nsend\n' \
+    "$DB_ADDR" "$DNS_ZONE" "$DNS_NAME" "$DNS_NAME" |
+    nsx client nsupdate -k "$W_TMP/dns/ddns.key"
+is "$(dns_ask)" 192.0.2.98 "(the name moved away by nsupdate)"
+nsx_bg db python3 "$T_TOP/tests/lib/dnstc.py" "$DB_ADDR" 5301 "$DB_ADDR" 53 &
+W_PIDS="$W_PIDS $!"
+wait_for 20000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
+ok $? "once the server answers, a's retry puts the name back (${WAITED} ms)"
+wait_for 3000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q '\"fault\":null'"
+ok $? "and the fault is cleared"
+
 done_testing
