@@ -43,6 +43,20 @@ openat2_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return (syscall(SYS_openat2, dirfd, path, &how, sizeof(how)));
 }
 
+/* utimensat's times: atime left alone, mtime from nanoseconds. */
+static void
+mtime_ts(int64_t mtime_ns, struct timespec ts[2])
+{
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = mtime_ns / 1000000000LL;
+	ts[1].tv_nsec = mtime_ns % 1000000000LL;
+	if (ts[1].tv_nsec < 0) {
+		ts[1].tv_sec--;
+		ts[1].tv_nsec += 1000000000LL;
+	}
+}
+
 /* A relative path of plain components, as a peer may name a file. */
 int
 apply_path_valid(const char *p, size_t len)
@@ -276,14 +290,7 @@ apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
 {
 	struct timespec	 ts[2];
 
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1].tv_sec = mtime_ns / 1000000000LL;
-	ts[1].tv_nsec = mtime_ns % 1000000000LL;
-	if (ts[1].tv_nsec < 0) {
-		ts[1].tv_sec--;
-		ts[1].tv_nsec += 1000000000LL;
-	}
+	mtime_ts(mtime_ns, ts);
 	if (ftruncate(f->fd, f->size) == -1 ||
 	    fchmod(f->fd, mode & 01777) == -1 || futimens(f->fd, ts) == -1 ||
 	    b->n >= APPLY_MAXBATCH) {
@@ -397,14 +404,7 @@ apply_symlink(int root, const char *path, const char *target,
 		return (-1);
 	snprintf(tmp, sizeof(tmp), ".failoverd.%08x", randombytes_random());
 	rc = symlinkat(target, parent, tmp);
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1].tv_sec = mtime_ns / 1000000000LL;
-	ts[1].tv_nsec = mtime_ns % 1000000000LL;
-	if (ts[1].tv_nsec < 0) {
-		ts[1].tv_sec--;
-		ts[1].tv_nsec += 1000000000LL;
-	}
+	mtime_ts(mtime_ns, ts);
 	if (rc == 0)
 		(void)utimensat(parent, tmp, ts, AT_SYMLINK_NOFOLLOW);
 	if (rc == 0 && attic != NULL &&

@@ -72,27 +72,23 @@ timed() { local t; sync; t=$(ms); "$@" >/dev/null 2>&1 || echo "# failed: $*" >&
 # rate BYTES MS: MB/s
 rate() { [ "$2" -gt 0 ] && echo "$(( $1 * 1000 / $2 / 1000000 )) MB/s" || echo -; }
 
-mkdata() {	# DIR KIND
-	case $2 in
-	big)	head -c "$BIG" /dev/urandom > "$1/big.bin" ;;
-	small)	python3 - "$1" "$NSMALL" 4096 <<'EOF' ;;
+# files DIR PREFIX N SIZE: N files of SIZE random bytes, 1,000 a directory
+files() {
+	python3 - "$@" <<'EOF'
 import os, sys
-d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d, pre, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 for i in range(n):
-    sub = os.path.join(d, "d%03d" % (i // 1000))
-    os.makedirs(sub, exist_ok=True)
-    with open(os.path.join(sub, "f%05d" % i), "wb") as f:
-        f.write(os.urandom(size))
-EOF
-	many)	python3 - "$1" "$NMANY" 512 <<'EOF' ;;
-import os, sys
-d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(n):
-    sub = os.path.join(d, "m%03d" % (i // 1000))
+    sub = os.path.join(d, "%s%03d" % (pre, i // 1000))
     os.makedirs(sub, exist_ok=True)
     with open(os.path.join(sub, "f%06d" % i), "wb") as f:
         f.write(os.urandom(size))
 EOF
+}
+mkdata() {	# DIR KIND
+	case $2 in
+	big)	head -c "$BIG" /dev/urandom > "$1/big.bin" ;;
+	small)	files "$1" d "$NSMALL" 4096 ;;
+	many)	files "$1" m "$NMANY" 512 ;;
 	esac
 	chown -R _failoverd: "$1"
 }

@@ -49,6 +49,20 @@ tree() {
 }
 same_tree() { [ "$(tree a)" = "$(tree b)" ]; }
 
+# mapwrite FILE TEXT: TEXT over the start of FILE through a shared mapping
+# that stays open for a minute: no inotify event, not even a close
+mapwrite() {
+	exec python3 -c '
+import mmap, sys, time
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+t = sys.argv[2].encode()
+m[0:len(t)] = t
+m.flush()
+time.sleep(60)
+' "$@"
+}
+
 # --- a tree on a, then a starts active and b as standby ------------------
 d=$W_TMP/a.data
 mkdir -p "$d/conf/deep/er" "$d/data" "$d/empty-dir"
@@ -96,14 +110,7 @@ rc=1" "on the standby it says why not"
 # --- a change inotify cannot see is found by the rescan every interval ------
 # (a write through a shared mapping raises no inotify event)
 # (the mapping keeps the file open: no close event until it goes)
-python3 -c '
-import mmap, sys, time
-with open(sys.argv[1], "r+b") as f:
-    m = mmap.mmap(f.fileno(), 0)
-m[0:5] = b"MMAPD"
-m.flush()
-time.sleep(60)
-' "$d/data/f20" &
+mapwrite "$d/data/f20" MMAPD &
 mapper=$!
 W_PIDS="$W_PIDS $mapper"
 wait_for 30000 grep -q "^MMAPD" "$W_TMP/b.data/data/f20"
@@ -169,14 +176,7 @@ check "a logged the session with its epoch" grep -q "syncd: session from b (192.
 # --- a switchover ships a last round after on-standby ----------------------
 # a write that raises no inotify event (a shared mapping held open), right
 # before the hand-over: only the last round can carry it
-python3 -c '
-import mmap, sys, time
-with open(sys.argv[1], "r+b") as f:
-    m = mmap.mmap(f.fileno(), 0)
-m[0:5] = b"LAST!"
-m.flush()
-time.sleep(60)
-' "$b/data/f30" &
+mapwrite "$b/data/f30" 'LAST!' &
 mapper=$!
 W_PIDS="$W_PIDS $mapper"
 sleep 0.5

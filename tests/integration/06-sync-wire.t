@@ -57,18 +57,24 @@ write() {
 arrived() { grep -l "^$1 " "$b"/f* 2>/dev/null | wc -l; }
 # ended N: b has logged the end of a session from a N times
 ended() { [ "$(grep -c 'syncd: peer a (.*): the peer closed the session without' "$W_TMP/b.log")" -ge "$1" ]; }
-# census VERSION...: how many files hold each version; "bad" any other
+# census VERSION...: how many files hold each version; "bad" any other,
+# or a file cut short (each file read once: renames go on meanwhile)
 census() {
-	local i f line
-	for i in $(seq 1 100); do
-		f=$b/f$i
-		line=$(head -1 "$f" 2>/dev/null)
-		case " $* " in
-		*" ${line% *} "*) [ "$(stat -c %s "$f")" = $((${#line} + 1 + 102400)) ] &&
-		    echo "${line% *}" || echo bad ;;
-		*) echo bad ;;
-		esac
-	done | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }'
+	python3 - "$b" "$@" <<'EOF'
+import collections, sys
+d, ok = sys.argv[1], sys.argv[2:]
+c = collections.Counter()
+for i in range(1, 101):
+    try:
+        data = open("%s/f%d" % (d, i), "rb").read()
+    except OSError:
+        c["bad"] += 1
+        continue
+    line, _, rest = data.partition(b"\n")
+    v = line.decode(errors="replace").split(" ")[0]
+    c[v if v in ok and rest == bytes(102400) else "bad"] += 1
+print("".join("%s=%d " % (k, c[k]) for k in sorted(c)))
+EOF
 }
 temps() { find "$b" -name '.failoverd.*' | wc -l; }
 
