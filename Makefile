@@ -108,7 +108,7 @@ DEPS_PKGS =	build-essential pkg-config byacc libpq-dev libsodium-dev \
 		libbsd-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
 		mandoc iproute2 nftables arping tcpdump iputils-ping postgresql \
 		bind9 bind9-dnsutils perl python3 util-linux procps \
-		keepalived rsync openssh-server openssh-client
+		keepalived rsync openssh-server openssh-client clang
 deps:
 	@test "$$(id -u)" = 0 || { echo "make deps: run as root" >&2; exit 1; }
 	apt-get update
@@ -157,4 +157,25 @@ clean:
 
 FORCE:
 
-.PHONY: all deps install check chaos bench demo clean FORCE
+# libFuzzer targets, each run FUZZ_SECONDS (needs clang: make deps)
+FUZZ_SECONDS ?=	60
+FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
+		-D_GNU_SOURCE -Icommon -Isyncd -Inetd -isystem /usr/include/bsd \
+		-DLIBBSD_OVERLAY
+fuzz:
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -o $(B)/fuzz/fuzz_dns tests/fuzz/fuzz_dns.c \
+	    netd/dns.c -lsodium -lbsd
+	clang $(FUZZ_CFLAGS) -o $(B)/fuzz/fuzz_proto tests/fuzz/fuzz_proto.c \
+	    syncd/proto.c syncd/apply.c -lsodium -lbsd
+	@for f in dns proto; do \
+		mkdir -p $(B)/fuzz/corpus-$$f; \
+		echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
+		$(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+		    -print_final_stats=1 $(B)/fuzz/corpus-$$f \
+		    tests/fuzz/seed-$$f > $(B)/fuzz/fuzz_$$f.log 2>&1 || \
+		    { tail -40 $(B)/fuzz/fuzz_$$f.log; exit 1; }; \
+		tail -4 $(B)/fuzz/fuzz_$$f.log; \
+	done
+
+.PHONY: all deps install check chaos bench demo clean fuzz FORCE
