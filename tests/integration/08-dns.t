@@ -23,7 +23,7 @@ W_NODES="a b"
 hostname_block() {
 	echo "hostname \"${2:-$DNS_NAME}\" {
 	server $DB_ADDR port ${3:-53} zone \"$DNS_ZONE\" ttl 30
-	key \"ddns\" secret-file \"$1\" algorithm hmac-sha256
+	key \"${4:-ddns}\" secret-file \"$1\" algorithm hmac-sha256
 }"
 }
 node_conf a "$(hostname_block "$W_TMP/ddns.key")"
@@ -69,6 +69,27 @@ wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q '\"fa
 ok $? "status -j shows the BADSIG fault"
 check "the log names it" grep -q "dnsd: dns: $DNS_NAME: the server answers BADSIG (key \"ddns\")" "$W_TMP/a.log"
 is "$(dns_ask)" "${NODE_ADDR[b]}" "the record is untouched"
+
+# --- a key the server does not know: BADKEY -------------------------------------
+node_stop a
+node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 53 unknown)"
+node_start a
+wait_for 10000 is_role a active
+ok $? "a, with a key named unknown, is active"
+wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q 'the server answers BADKEY'"
+ok $? "status -j shows BADKEY"
+check "the log says the server does not know the key" grep -q "dnsd: dns: $DNS_NAME: the server answers BADKEY (key \"unknown\"): the server does not know the key" "$W_TMP/a.log"
+
+# --- a server whose clock is 1000 s ahead: BADTIME --------------------------------
+node_stop a
+nsx_bg db python3 "$T_TOP/tests/lib/dnsbadtime.py" "$DB_ADDR" 5302 ddns "$DNS_SECRET" &
+W_PIDS="$W_PIDS $!"
+node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 5302)"
+node_start a
+wait_for 10000 is_role a active
+ok $? "a, with a server 1000 s ahead, is active"
+wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -Eq 'BADTIME: this clock and the server.s differ by (999|1000) s, more than the fudge of 300 s'"
+ok $? "status -j shows BADTIME with the difference of the clocks"
 
 # --- a name the key may not update: REFUSED, with the zone and the name -------
 node_stop a
