@@ -30,7 +30,7 @@
 
 #include "apply.h"
 
-static int
+int
 openat2_beneath(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct open_how	 how;

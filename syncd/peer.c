@@ -702,8 +702,8 @@ open_source(struct conn *c, const struct scan_entry *e)
 {
 	char	 why[PATH_LEN + 64];
 
-	c->ffd = openat(sy.dirs[c->pdir].fd, e->path,
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* beneath the directory, through no symlink, as the receiver does */
+	c->ffd = openat2_beneath(sy.dirs[c->pdir].fd, e->path, O_RDONLY, 0);
 	if (c->ffd != -1)
 		return (0);
 	if (errno != ENOENT) {
