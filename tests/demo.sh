@@ -15,8 +15,22 @@ world_up || exit 1
 pg_start || { echo "PostgreSQL did not start"; exit 1; }
 echo "PostgreSQL 192.0.2.5, database failover"
 W_NODES="a b"
-node_conf a
-node_conf b
+sync_key a && sync_key b
+for n in a b; do
+	mkdir -p "$W_TMP/$n.data"
+	chown _failoverd: "$W_TMP/$n.data"
+	node_conf "$n" "sync {
+	listen on ${NODE_ADDR[$n]} port 7209
+	key-file \"$W_TMP/$n.key\"
+	interval 30s delay 200ms
+	directory \"$W_TMP/$n.data\"
+}"
+done
+# the application's data: whoever is active writes here
+app_write() {	# NODE TEXT
+	echo "$2" > "$W_TMP/$1.data/state"
+	chown _failoverd: "$W_TMP/$1.data/state"
+}
 echo "configuration of node a ($W_TMP/a.conf):"
 sed 's/^/    /' "$W_TMP/a.conf"
 
@@ -34,6 +48,11 @@ echo
 echo "from the client: who has the VIP $VIP?"
 echo "  $(who_has) ($A's eth0 is $(mac_of "$A"))"
 
+say "the application on $A writes its state; syncd ships it to $B, encrypted"
+app_write "$A" "written on $A at $(date +%T)"
+wait_for 5000 cmp -s "$W_TMP/$A.data/state" "$W_TMP/$B.data/state"
+echo "on $B: $(cat "$W_TMP/$B.data/state") (after ${WAITED} ms)"
+
 say "switchover from $A to $B (planned: on-standby, release, acquire)"
 t=$(ms_now)
 show "$A" switchover "$B"
@@ -47,11 +66,15 @@ echo "$A took over after $(( $(ms_now) - t )) ms (dead interval L = 3 s)"
 wait_for 3000 has_vip "$A"
 echo "from the client: who has the VIP $VIP now?"
 echo "  $(who_has) ($A's eth0 is $(mac_of "$A"))"
+echo "the data on $A: $(cat "$W_TMP/$A.data/state")"
 show "$A" status
 
-say "$B comes back: it joins as a standby"
+say "$B comes back: it joins as a standby and receives from $A"
+app_write "$A" "written on $A after the takeover"
 node_start "$B"
 wait_for 10000 is_role "$B" standby
+wait_for 10000 cmp -s "$W_TMP/$A.data/state" "$W_TMP/$B.data/state"
+echo "on $B: $(cat "$W_TMP/$B.data/state")"
 show "$B" status
 
 say "the cluster's history, from the database"
