@@ -239,6 +239,69 @@ apply_file_begin(struct apply_batch *b, const char *path,
 	return (0);
 }
 
+/*
+ * Go on with a temporary file a broken session left (its name tmp, in
+ * path's directory), holding the first off bytes.
+ */
+int
+apply_file_resume(struct apply_batch *b, const char *path, const char *tmp,
+    uint64_t off, struct apply_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	if (b->n >= APPLY_MAXBATCH) {
+		errno = E2BIG;
+		return (-1);
+	}
+	if ((f->dir = batch_dir(b, path, f->name, sizeof(f->name))) == -1)
+		return (-1);
+	if (strlcpy(f->tmp, tmp, sizeof(f->tmp)) >= sizeof(f->tmp) ||
+	    strncmp(tmp, ".failoverd.", 11) != 0) {
+		errno = EINVAL;
+		return (-1);
+	}
+	if ((f->fd = openat2_beneath(b->d[f->dir].fd, tmp, O_WRONLY, 0)) ==
+	    -1)
+		return (-1);
+	if ((f->path = strdup(path)) == NULL) {
+		close(f->fd);
+		f->fd = -1;
+		return (-1);
+	}
+	f->size = f->kicked = off;
+	return (0);
+}
+
+/* A file cut off by a broken session: closed, left for a resumption. */
+void
+apply_file_keep(struct apply_file *f)
+{
+	if (f->fd != -1)
+		close(f->fd);
+	f->fd = -1;
+	free(f->path);
+	f->path = NULL;
+}
+
+/* A kept file that will not be resumed. */
+int
+apply_unlink_temp(int root, const char *path, const char *tmp)
+{
+	char	 base[NAME_MAX + 1];
+	int	 parent, rc;
+
+	if (strncmp(tmp, ".failoverd.", 11) != 0 || strchr(tmp, '/')) {
+		errno = EINVAL;
+		return (-1);
+	}
+	if ((parent = apply_open_parent(root, path, 0, base,
+	    sizeof(base))) == -1)
+		return (-1);
+	rc = unlinkat(parent, tmp, 0);
+	close(parent);
+	return (rc);
+}
+
 int
 apply_file_write(struct apply_file *f, const void *buf, size_t len,
     uint64_t off)

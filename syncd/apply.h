@@ -45,6 +45,10 @@ struct apply_batch *apply_batch_new(int);
 void	 apply_batch_free(struct apply_batch *);
 int	 apply_file_begin(struct apply_batch *, const char *,
 	    struct apply_file *);
+int	 apply_file_resume(struct apply_batch *, const char *, const char *,
+	    uint64_t, struct apply_file *);
+void	 apply_file_keep(struct apply_file *);
+int	 apply_unlink_temp(int, const char *, const char *);
 int	 apply_file_write(struct apply_file *, const void *, size_t,
 	    uint64_t);
 void	 apply_file_abort(struct apply_batch *, struct apply_file *);

@@ -212,12 +212,41 @@ conn_close(struct conn *c, const char *why)
 			syncd_ctl_peer_done(sp, 0, why ? why :
 			    "the session ended");
 	}
+	if (c->in_file && c->fnext >= RESUME_CHUNK && c->f.path != NULL) {
+		/* a large file cut off: what came stays, to resume from */
+		resume_drop();
+		sy.resume.set = 1;
+		sy.resume.dir = c->fdir;
+		strlcpy(sy.resume.path, c->f.path, sizeof(sy.resume.path));
+		strlcpy(sy.resume.tmp, c->f.tmp, sizeof(sy.resume.tmp));
+		sy.resume.size = c->fsize;
+		sy.resume.mtime_ns = c->fmtime;
+		sy.resume.off = c->fnext - c->fnext % RESUME_CHUNK;
+		scan_cache_keep(sy.dirs[c->fdir].cache, c->f.tmp);
+		log_info("kept %llu of %llu bytes of %s to resume",
+		    (unsigned long long)sy.resume.off,
+		    (unsigned long long)c->fsize, c->f.path);
+		apply_file_keep(&c->f);
+		c->in_file = 0;
+	}
 	if (c->in_file) {
 		apply_file_abort(c->batch, &c->f);
 		c->in_file = 0;
 	}
 	if (c->batch != NULL)
 		apply_batch_abort(c->batch);
+}
+
+/* The kept part of a file goes: replaced, refused or not needed. */
+void
+resume_drop(void)
+{
+	if (!sy.resume.set)
+		return;
+	(void)apply_unlink_temp(sy.dirs[sy.resume.dir].fd, sy.resume.path,
+	    sy.resume.tmp);
+	scan_cache_keep(sy.dirs[sy.resume.dir].cache, NULL);
+	sy.resume.set = 0;
 }
 
 void
@@ -248,6 +277,7 @@ conn_free(struct conn *c)
 	}
 	if (c->snap != NULL)
 		snap_unref(c->snap);
+	free(c->rs.path);
 	for (k = 0; k < c->ndirty; k++)
 		free(c->dirty[k].path);
 	free(c->dirty);
@@ -697,6 +727,32 @@ send_data(struct conn *c)
 	return (0);
 }
 
+/*
+ * The receiver holds the first rs.off bytes of this file from a session
+ * that broke: go on from there (the part before is still hashed, from
+ * the local file, when the hash is not known yet).
+ */
+static void
+resume_from(struct conn *c)
+{
+	uint64_t	 off = 0;
+	ssize_t		 n;
+
+	c->rs.set = 0;
+	while (!c->fe->hashed && off < c->rs.off) {
+		n = pread(c->ffd, body, c->rs.off - off < sizeof(body) ?
+		    c->rs.off - off : sizeof(body), off);
+		if (n <= 0)
+			return;		/* it is sent whole */
+		crypto_generichash_update(&c->hs, body, n);
+		off += n;
+	}
+	c->foff = c->rs.off;
+	log_info("peer %s: %s resumes at %llu of %llu bytes", c->node,
+	    c->fe->path, (unsigned long long)c->foff,
+	    (unsigned long long)c->fe->size);
+}
+
 static int
 open_source(struct conn *c, const struct scan_entry *e)
 {
@@ -768,6 +824,11 @@ sender_fill(struct conn *c)
 			c->fe = it->e;
 			c->foff = 0;
 			crypto_generichash_init(&c->hs, NULL, 0, SCAN_HASHLEN);
+			if (c->rs.set && c->rs.dir == c->pdir &&
+			    c->rs.size == it->e->size &&
+			    c->rs.mtime_ns == it->e->mtime_ns &&
+			    strcmp(c->rs.path, it->e->path) == 0)
+				resume_from(c);
 			send_msg(c, &msg, 0);
 			break;
 		case PLAN_LINK:
@@ -804,6 +865,17 @@ sender_frame(struct conn *c, struct proto_msg *m)
 	case P_ENTRY:
 		if (c->state != C_WAIT || remote_add(c, m) == -1)
 			break;
+		return (0);
+	case P_RESUME:
+		if (c->state != C_WAIT || c->rs.set || c->mdir != 0)
+			break;
+		c->rs.set = 1;
+		c->rs.dir = m->dir;
+		if ((c->rs.path = strdup(m->path)) == NULL)
+			fatal("strdup");
+		c->rs.size = m->size;
+		c->rs.mtime_ns = m->mtime_ns;
+		c->rs.off = m->off;
 		return (0);
 	case P_MEND:
 		if (c->state != C_WAIT || m->dir != c->mdir)
@@ -988,6 +1060,17 @@ fence(struct conn *c, struct proto_msg *m)
 	    c->addr, (long long)c->epoch, c->attic[0] ? ", attic " : "",
 	    c->attic);
 	c->state = C_MANIFEST;
+	if (sy.resume.set) {
+		memset(&msg, 0, sizeof(msg));
+		msg.type = P_RESUME;
+		msg.dir = sy.resume.dir;
+		msg.size = sy.resume.size;
+		msg.mtime_ns = sy.resume.mtime_ns;
+		msg.off = sy.resume.off;
+		strlcpy(msg.path, sy.resume.path, sizeof(msg.path));
+		c->resume_offered = 1;
+		return (send_msg(c, &msg, 0));
+	}
 	return (0);
 }
 
@@ -1051,6 +1134,10 @@ receiver_frame(struct conn *c, struct proto_msg *m)
 		if (apply_file_begin(c->batch, m->path, &c->f) == -1)
 			return (local_error(c, "cannot write", m->path));
 		c->in_file = 1;
+		c->rmatch = sy.resume.set && sy.resume.dir == m->dir &&
+		    sy.resume.size == m->size &&
+		    sy.resume.mtime_ns == m->mtime_ns &&
+		    strcmp(sy.resume.path, m->path) == 0;
 		c->fdir = m->dir;
 		c->fsize = m->size;
 		c->fnext = 0;
@@ -1058,6 +1145,28 @@ receiver_frame(struct conn *c, struct proto_msg *m)
 		c->fmtime = m->mtime_ns;
 		return (0);
 	case P_DATA:
+		if (c->in_file && c->rmatch && c->fnext == 0) {
+			c->rmatch = 0;
+			if (m->off == sy.resume.off) {
+				/* the sender goes on where the last session
+				 * broke: the kept file instead of a new one */
+				apply_file_abort(c->batch, &c->f);
+				if (apply_file_resume(c->batch, sy.resume.path,
+				    sy.resume.tmp, sy.resume.off, &c->f) == -1) {
+					c->in_file = 0;
+					return (local_error(c, "cannot resume",
+					    sy.resume.path));
+				}
+				log_info("peer %s: %s resumed at %llu bytes",
+				    c->node, sy.resume.path,
+				    (unsigned long long)sy.resume.off);
+				c->fnext = sy.resume.off;
+				scan_cache_keep(sy.dirs[sy.resume.dir].cache,
+				    NULL);
+				sy.resume.set = 0;
+			} else
+				resume_drop();
+		}
 		if (!c->in_file || m->off != c->fnext ||
 		    m->datalen > c->fsize - c->fnext)
 			goto unexpected;
@@ -1122,6 +1231,11 @@ receiver_frame(struct conn *c, struct proto_msg *m)
 		sy.last_ok = unix_now();
 		sy.last_error[0] = '\0';
 		sy.status_dirty = 1;
+		if (c->resume_offered) {
+			/* a round done without it: the part is not needed */
+			resume_drop();
+			c->resume_offered = 0;
+		}
 		memset(&msg, 0, sizeof(msg));
 		msg.type = P_DONE;
 		return (send_msg(c, &msg, 0));

@@ -110,6 +110,16 @@ proto_decode(uint8_t type, const uint8_t *body, size_t len,
 	case P_MEND:
 		m->dir = get(&r, 1);
 		break;
+	case P_RESUME:
+		m->dir = get(&r, 1);
+		m->size = get(&r, 8);
+		m->mtime_ns = (int64_t)get(&r, 8);
+		m->off = get(&r, 8);
+		getstr(&r, m->path, sizeof(m->path));
+		has_path = 1;
+		if (!r.bad && (m->off == 0 || m->off >= m->size))
+			return (reject(err, errlen, "bad resume offset"));
+		break;
 	case P_DATA:
 		m->off = get(&r, 8);
 		m->data = r.p;
@@ -253,6 +263,13 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t max)
 		break;
 	case P_MEND:
 		put(&w, m->dir, 1);
+		break;
+	case P_RESUME:
+		put(&w, m->dir, 1);
+		put(&w, m->size, 8);
+		put(&w, (uint64_t)m->mtime_ns, 8);
+		put(&w, m->off, 8);
+		putstr(&w, m->path);
 		break;
 	case P_DATA:
 		put(&w, m->off, 8);

@@ -27,6 +27,7 @@ enum proto_type {
 	P_COMMIT,	/* apply the batch {seq} */
 	P_ACK,		/* receiver: batch {seq} is durable */
 	P_DONE,		/* the round is complete */
+	P_RESUME,	/* receiver: a file it holds part of */
 	P_MAX
 };
 

@@ -53,6 +53,7 @@ struct scan_cache {
 	struct cache_tree	 t;
 	int			 clean_temps;
 	int			 lazy;	/* hash only what the cache knows */
+	char			 keep[32];	/* a temporary file to leave */
 };
 
 struct scan_cache *
@@ -70,6 +71,13 @@ void
 scan_cache_clean_temps(struct scan_cache *c, int on)
 {
 	c->clean_temps = on;
+}
+
+/* The temporary file a resumption needs: not cleaned. */
+void
+scan_cache_keep(struct scan_cache *c, const char *name)
+{
+	strlcpy(c->keep, name ? name : "", sizeof(c->keep));
 }
 
 /*
@@ -249,7 +257,8 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 			continue;
 		if (strncmp(de->d_name, ".failoverd.", 11) == 0) {
 			/* a batch's temporary file, left by a crash */
-			if (c->clean_temps)
+			if (c->clean_temps && (c->keep[0] == '\0' ||
+			    strcmp(de->d_name, c->keep) != 0))
 				unlinkat(dirfd, de->d_name, 0);
 			continue;
 		}

@@ -47,6 +47,7 @@ struct scan_cache *scan_cache_new(void);
 void		 scan_cache_free(struct scan_cache *);
 void		 scan_cache_clean_temps(struct scan_cache *, int);
 void		 scan_cache_lazy(struct scan_cache *, int);
+void		 scan_cache_keep(struct scan_cache *, const char *);
 void		 scan_cache_put(struct scan_cache *, const struct stat *,
 		    const uint8_t [SCAN_HASHLEN]);
 int		 scan_hash_entry(int, struct scan_cache *, struct scan_entry *);

@@ -25,6 +25,7 @@
 #define MAX_INFLIGHT	4		/* batches sent and not acknowledged */
 #define REKEY_MS	3600000		/* a new handshake every hour */
 #define OPEN_TIMEOUT_MS	10000		/* for a handshake to complete */
+#define RESUME_CHUNK	(4ULL << 20)	/* files resume at a multiple */
 
 struct sync_dir {
 	char		 path[PATH_LEN];
@@ -94,6 +95,14 @@ struct conn {
 	size_t			 ndirty, capdirty;
 	int			 again;		/* another round when done */
 	char			 rerror[FAULT_LEN];	/* this round */
+	struct {
+		int		 set;
+		uint32_t	 dir;
+		char		*path;
+		uint64_t	 size;
+		int64_t		 mtime_ns;
+		uint64_t	 off;
+	}			 rs;		/* what the receiver holds part of */
 
 	/* receiver */
 	struct scan_manifest	*local;
@@ -109,6 +118,19 @@ struct conn {
 	uint32_t		 fmode;
 	int64_t			 fmtime;
 	uint64_t		 commits;
+	int			 rmatch;	/* the file begun may resume */
+	int			 resume_offered;
+};
+
+/* A receiver's file cut off by a broken session, kept to resume. */
+struct resume {
+	int		 set;
+	uint32_t	 dir;
+	char		 path[PATH_MAX];
+	char		 tmp[32];
+	uint64_t	 size;
+	int64_t		 mtime_ns;
+	uint64_t	 off;
 };
 
 struct speer {
@@ -140,6 +162,7 @@ struct syncd {
 	int64_t			 epoch;		/* held, when active */
 	struct seen_msg		 seen;
 	int64_t			 attic_epoch;	/* the last fenced at */
+	struct resume		 resume;
 	TAILQ_HEAD(, conn)	 conns;
 	struct snap		*snap;		/* the newest */
 	uint64_t		 snap_seq;
@@ -182,5 +205,6 @@ void		 conn_free(struct conn *);
 void		 conn_round(struct conn *, struct snap *);
 void		 conn_end(struct conn *);
 void		 conn_check_fence(struct conn *);
+void		 resume_drop(void);
 
 #endif /* SYNCD_H */

@@ -94,8 +94,24 @@ is "$(census old new)" "old=100 " "every file on b is as it was"
 is "$(temps)" 0 "and no temporary file is left"
 check "a logs the session's end" grep -Eq "syncd: peer b \(192.0.2.12\): (Broken pipe|Connection reset by peer|the peer closed the session)" "$W_TMP/a.log"
 
+# --- a large file cut off in the middle resumes where it broke ---------------
+head -c $((24 * 1048576)) /dev/urandom > "$a/big.bin"
+chown _failoverd: "$a/big.bin"
+proxy --rate 4000000
+part() { find "$b" -maxdepth 1 -name '.failoverd.*' -size +8M | grep -q .; }
+wait_for 20000 part
+ok $? "more than 8 MiB of a 24 MiB file arrived"
+proxy --rate 4000000	# the session breaks; both nodes run on
+wait_for 10000 grep -q "syncd: kept [0-9]* of 25165824 bytes of big.bin to resume" "$W_TMP/b.log"
+ok $? "b keeps what came, to resume"
+wait_for 20000 grep -q "syncd: peer b: big.bin resumes at [0-9]* of 25165824 bytes" "$W_TMP/a.log"
+ok $? "a resumes the file where it broke"
+check "b goes on with the kept part" grep -q "syncd: peer a: big.bin resumed at" "$W_TMP/b.log"
+wait_for 20000 cmp -s "$a/big.bin" "$b/big.bin"
+ok $? "the file arrives whole and identical"
+
 # --- kill the receiver in the middle of a transfer --------------------------
-proxy --rate 2000000
+proxy --rate 4000000
 wait_for 15000 eval '[ $(arrived new) -gt 5 ]'
 ok $? "a transfer at 2 MB/s is under way"
 node_kill b

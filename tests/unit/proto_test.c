@@ -87,10 +87,19 @@ main(void)
 		strlcpy(m.target, "b", sizeof(m.target));
 		strlcpy(m.reason, "r", sizeof(m.reason));
 		m.seq = 9;
+		m.size = 10;
+		m.off = 4;		/* RESUME: within the size */
 		if (roundtrip(&m, &o) != 0 || o.type != t)
 			ok_all = 0;
 	}
-	ok(ok_all, "END, LINK, MKDIR, DELETE, COMMIT, ACK, DONE survive too");
+	ok(ok_all, "END, LINK, MKDIR, DELETE, COMMIT, ACK, DONE, RESUME "
+	    "survive too");
+	memset(&m, 0, sizeof(m));
+	m.type = P_RESUME;
+	strlcpy(m.path, "big", sizeof(m.path));
+	m.size = 10;
+	m.off = 10;
+	ok(roundtrip(&m, &o) == -1, "a RESUME at or past the size is refused");
 
 	/* a BEGIN cut at every length is refused */
 	memset(&m, 0, sizeof(m));
