@@ -281,6 +281,8 @@ dnsd_main(int debug, int verbose)
 
 	log_init(debug, verbose);
 	log_procinit(proc_name(PROC_DNS));
+	if (sodium_init() == -1)
+		fatalx("sodium_init");
 	if (imsgbuf_init(&ibuf_main, CHILD_FD) == -1)
 		fatal("imsgbuf_init");
 	while (conf_state != 2)
