@@ -6,7 +6,8 @@
 # the standby has acknowledged every batch, flushed to disk); rsync with
 # "rsync -a -e ssh" to an sshd in the standby's namespace, once as a user
 # would run it and once with --fsync, which is what failoverd promises.
-# Measures; asserts nothing.  SMALL=1 runs a tenth of each data set.
+# Measures; asserts nothing.  SMALL=1 runs a tenth of each data set,
+# KINDS="big" or "small" only one of the two initial syncs.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/world.sh"
@@ -96,7 +97,7 @@ mkdata() {	# DIR KIND
 # the same data for both tools: staged once, moved in for failoverd,
 # copied from the stage by rsync
 declare -A FO RS RSF BYTES
-for kind in big small; do
+for kind in ${KINDS:-big small}; do
 	st=$W_TMP/stage.$kind
 	mkdir -p "$st"
 	mkdata "$st" "$kind"
@@ -111,6 +112,7 @@ for kind in big small; do
 	# rsync over ssh, from the same (cached) data, to a fresh directory
 	RS[$kind]=$(timed nsx a rsync -a -e "$SSH" "$W_TMP/a.data/$kind/" "root@${NODE_ADDR[b]}:$W_TMP/rsync.$kind/")
 	RSF[$kind]=$(timed nsx a rsync -a --fsync -e "$SSH" "$W_TMP/a.data/$kind/" "root@${NODE_ADDR[b]}:$W_TMP/rsyncf.$kind/")
+	echo "# $kind: failoverd ${FO[$kind]} ms, rsync ${RS[$kind]} ms, rsync --fsync ${RSF[$kind]} ms" >&2
 	cmp -s "$W_TMP/a.data/$kind/big.bin" "$W_TMP/b.data/$kind/big.bin" 2>/dev/null ||
 	    [ "$kind" = small ] || echo "# failoverd's copy differs" >&2
 done
