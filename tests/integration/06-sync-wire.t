@@ -106,7 +106,8 @@ wait_for 10000 grep -q "syncd: kept [0-9]* of 25165824 bytes of big.bin to resum
 ok $? "b keeps what came, to resume"
 wait_for 20000 grep -q "syncd: peer b: big.bin resumes at [0-9]* of 25165824 bytes" "$W_TMP/a.log"
 ok $? "a resumes the file where it broke"
-check "b goes on with the kept part" grep -q "syncd: peer a: big.bin resumed at" "$W_TMP/b.log"
+wait_for 5000 grep -q "syncd: peer a: big.bin resumed at" "$W_TMP/b.log"
+ok $? "b goes on with the kept part"
 wait_for 20000 cmp -s "$a/big.bin" "$b/big.bin"
 ok $? "the file arrives whole and identical"
 
