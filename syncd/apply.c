@@ -207,13 +207,10 @@ apply_batch_free(struct apply_batch *b)
 	free(b);
 }
 
-int
-apply_file_begin(struct apply_batch *b, const char *path,
-    struct apply_file *f)
+/* A file of the batch: room for it, and the directory it lands in. */
+static int
+file_place(struct apply_batch *b, const char *path, struct apply_file *f)
 {
-	uint32_t	 r;
-	int		 tries;
-
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 	if (b->n >= APPLY_MAXBATCH) {
@@ -221,6 +218,18 @@ apply_file_begin(struct apply_batch *b, const char *path,
 		return (-1);
 	}
 	if ((f->dir = batch_dir(b, path, f->name, sizeof(f->name))) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+apply_file_begin(struct apply_batch *b, const char *path,
+    struct apply_file *f)
+{
+	uint32_t	 r;
+	int		 tries;
+
+	if (file_place(b, path, f) == -1)
 		return (-1);
 	for (tries = 0; tries < 10; tries++) {
 		r = randombytes_random();
@@ -247,13 +256,7 @@ int
 apply_file_resume(struct apply_batch *b, const char *path, const char *tmp,
     uint64_t off, struct apply_file *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->fd = -1;
-	if (b->n >= APPLY_MAXBATCH) {
-		errno = E2BIG;
-		return (-1);
-	}
-	if ((f->dir = batch_dir(b, path, f->name, sizeof(f->name))) == -1)
+	if (file_place(b, path, f) == -1)
 		return (-1);
 	if (strlcpy(f->tmp, tmp, sizeof(f->tmp)) >= sizeof(f->tmp) ||
 	    strncmp(tmp, ".failoverd.", 11) != 0) {

@@ -17,14 +17,7 @@ echo "PostgreSQL 192.0.2.5, database failover"
 W_NODES="a b"
 sync_key a && sync_key b
 for n in a b; do
-	mkdir -p "$W_TMP/$n.data"
-	chown _failoverd: "$W_TMP/$n.data"
-	node_conf "$n" "sync {
-	listen on ${NODE_ADDR[$n]} port 7209
-	key-file \"$W_TMP/$n.key\"
-	interval 30s delay 200ms
-	directory \"$W_TMP/$n.data\"
-}"
+	node_conf "$n" "$(sync_block "$n" "interval 30s delay 200ms")"
 done
 # the application's data: whoever is active writes here
 app_write() {	# NODE TEXT

@@ -26,14 +26,7 @@ pg_start || exit 1
 W_NODES="a b"
 sync_key a && sync_key b
 for n in a b; do
-	mkdir -p "$W_TMP/$n.data"
-	chown _failoverd: "$W_TMP/$n.data"
-	node_conf "$n" "sync {
-	listen on ${NODE_ADDR[$n]} port 7209
-	key-file \"$W_TMP/$n.key\"
-	interval 10m delay 100ms max-delete 100%
-	directory \"$W_TMP/$n.data\"
-}"
+	node_conf "$n" "$(sync_block "$n" "interval 10m delay 100ms max-delete 100%")"
 done
 node_start a
 wait_for 10000 is_role a active || { echo "bench: a did not become active"; exit 1; }

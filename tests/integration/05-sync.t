@@ -19,20 +19,11 @@ W_NODES="a b"
 sync_key a && sync_key b
 ok $? "keys made with failoverctl keygen"
 
-sync_block() {
-	echo "sync {
-	listen on ${NODE_ADDR[$1]} port 7209
-	key-file \"$W_TMP/$1.key\"
-	interval 20s delay 300ms alert-after 2s
-	directory \"$W_TMP/$1.data\" exclude \"*.tmp\"
-}"
-}
 printf '#!/bin/sh\necho "$@" >> %s/alerts\n' "$W_TMP" > "$W_TMP/alert"
 chmod 755 "$W_TMP/alert"
 for n in a b; do
-	mkdir -p "$W_TMP/$n.data"
-	chown _failoverd: "$W_TMP/$n.data"
-	node_conf "$n" "$(sync_block "$n")" "alert command \"$W_TMP/alert\""
+	node_conf "$n" "$(sync_block "$n" "interval 20s delay 300ms alert-after 2s" 'exclude "*.tmp"')" \
+	    "alert command \"$W_TMP/alert\""
 done
 
 # tree NAME: every entry with type, mode, size, mtime and content hash

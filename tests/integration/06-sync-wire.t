@@ -18,18 +18,9 @@ ok $? "PostgreSQL runs"
 W_NODES="a b"
 sync_key a && sync_key b
 NODE_PORT[b]=7300	# a reaches b through the proxy in b's namespace
-sync_block() {
-	echo "sync {
-	listen on ${NODE_ADDR[$1]} port 7209
-	key-file \"$W_TMP/$1.key\"
-	interval 2s delay 200ms
-	directory \"$W_TMP/$1.data\"
-}"
-}
+SYNC="interval 2s delay 200ms"
 for n in a b; do
-	mkdir -p "$W_TMP/$n.data"
-	chown _failoverd: "$W_TMP/$n.data"
-	node_conf "$n" "$(sync_block "$n")"
+	node_conf "$n" "$(sync_block "$n" "$SYNC")"
 done
 a=$W_TMP/a.data
 b=$W_TMP/b.data
@@ -145,7 +136,7 @@ wait_for 10000 is_role b active
 ok $? "b took over"
 good=${NODE_KEY[b]}
 NODE_KEY[b]=$("$FAILOVERCTL" keygen "$W_TMP/other.key")
-node_conf a "$(sync_block a)"	# a pins another key for b
+node_conf a "$(sync_block a "$SYNC")"	# a pins another key for b
 NODE_KEY[b]=$good
 echo "from b" > "$b/f1"; chown _failoverd: "$b/f1"
 node_start a
@@ -156,7 +147,7 @@ ok $? "b logs it too"
 sleep 1
 check "nothing of b's reached a" sh -c "head -1 $a/f1 | grep -q '^newer'"
 node_stop a
-node_conf a "$(sync_block a)"
+node_conf a "$(sync_block a "$SYNC")"
 node_start a
 wait_for 10000 grep -q "^from b" "$a/f1"
 ok $? "with the right key pinned, b's change arrives"

@@ -21,14 +21,7 @@ NODE_PRIO[a]=200	# a first; then b before c
 NODE_PRIO[b]=150
 for n in a b c; do sync_key "$n"; done
 for n in a b c; do
-	mkdir -p "$W_TMP/$n.data"
-	chown _failoverd: "$W_TMP/$n.data"
-	node_conf "$n" "sync {
-	listen on ${NODE_ADDR[$n]} port 7209
-	key-file \"$W_TMP/$n.key\"
-	interval 1s delay 100ms
-	directory \"$W_TMP/$n.data\"
-}"
+	node_conf "$n" "$(sync_block "$n" "interval 1s delay 100ms")"
 done
 for i in $(seq 1 20); do echo "original $i" > "$W_TMP/a.data/f$i"; done
 chown -R _failoverd: "$W_TMP/a.data"

@@ -186,6 +186,20 @@ node_stop() {
 	NODE_PID[$n]=
 }
 
+# sync_block NAME SETTINGS [EXCLUDES]: NAME's sync block (after sync_key
+# NAME), SETTINGS its interval/delay/... line; makes $W_TMP/NAME.data,
+# owned by the sync user
+sync_block() {
+	mkdir -p "$W_TMP/$1.data"
+	chown _failoverd: "$W_TMP/$1.data"
+	echo "sync {
+	listen on ${NODE_ADDR[$1]} port 7209
+	key-file \"$W_TMP/$1.key\"
+	$2
+	directory \"$W_TMP/$1.data\"${3:+ $3}
+}"
+}
+
 # sync_key NAME: a sync key for NAME in $W_TMP/NAME.key, its public key
 # in NODE_KEY
 sync_key() {
