@@ -352,11 +352,17 @@ dnsd_dispatch(void)
 		case IMSG_CONF_DNS:
 			if (conf_state != 0 || imsg_get_data(&imsg, &dc,
 			    sizeof(dc)) == -1 || dc.secretlen == 0 ||
-			    dc.secretlen > DNS_KEY_LEN)
+			    dc.secretlen > DNS_KEY_LEN || dc.port == 0 ||
+			    (dc.server.af != AF_INET &&
+			    dc.server.af != AF_INET6) ||
+			    (dc.addr.af != AF_INET && dc.addr.af != AF_INET6))
 				fatalx("bad IMSG_CONF_DNS");
 			dc.name[DNS_NAME_LEN - 1] = '\0';
 			dc.zone[DNS_NAME_LEN - 1] = '\0';
 			dc.keyname[DNS_NAME_LEN - 1] = '\0';
+			if (dc.name[0] == '\0' || dc.zone[0] == '\0' ||
+			    dc.keyname[0] == '\0')
+				fatalx("bad IMSG_CONF_DNS: empty name");
 			strlcpy(key.name, dc.keyname, sizeof(key.name));
 			memcpy(key.secret, dc.secret, dc.secretlen);
 			key.len = dc.secretlen;
@@ -364,7 +370,7 @@ dnsd_dispatch(void)
 			conf_state = 1;
 			break;
 		case IMSG_CONF_END:
-			if (conf_state != 1)
+			if (conf_state != 1 || imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_CONF_END");
 			conf_state = 2;
 			break;
@@ -379,7 +385,7 @@ dnsd_dispatch(void)
 			attempt(0);
 			break;
 		case IMSG_DNS_STOP:
-			if (conf_state != 2)
+			if (conf_state != 2 || imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_DNS_STOP");
 			if (u.want)
 				log_info("update of %s stopped", dc.name);

@@ -29,6 +29,18 @@ hostname_block() {
 node_conf a "$(hostname_block "$W_TMP/ddns.key")"
 node_conf b "$(hostname_block "$W_TMP/ddns.key")"
 
+# a_with ARGS: a restarted with hostname_block ARGS, waited for as active
+a_with() {
+	node_stop a
+	node_conf a "$(hostname_block "$@")"
+	node_start a
+	wait_for 10000 is_role a active
+}
+# status_says PATTERN: a's status -j matches the extended regex, soon
+status_says() {
+	wait_for 8000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -Eq \"\$0\"" "$1"
+}
+
 node_start a
 wait_for 10000 is_role a active
 ok $? "a is active"
@@ -71,50 +83,37 @@ check "the log names it" grep -q "dnsd: dns: $DNS_NAME: the server answers BADSI
 is "$(dns_ask)" "${NODE_ADDR[b]}" "the record is untouched"
 
 # --- a key the server does not know: BADKEY -------------------------------------
-node_stop a
-node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 53 unknown)"
-node_start a
-wait_for 10000 is_role a active
+a_with "$W_TMP/ddns.key" "$DNS_NAME" 53 unknown
 ok $? "a, with a key named unknown, is active"
-wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q 'the server answers BADKEY'"
+status_says 'the server answers BADKEY'
 ok $? "status -j shows BADKEY"
 check "the log says the server does not know the key" grep -q "dnsd: dns: $DNS_NAME: the server answers BADKEY (key \"unknown\"): the server does not know the key" "$W_TMP/a.log"
 
 # --- a server whose clock is 1000 s ahead: BADTIME --------------------------------
-node_stop a
 nsx_bg db python3 "$T_TOP/tests/lib/dnsbadtime.py" "$DB_ADDR" 5302 ddns "$DNS_SECRET" &
 W_PIDS="$W_PIDS $!"
-node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 5302)"
-node_start a
-wait_for 10000 is_role a active
+a_with "$W_TMP/ddns.key" "$DNS_NAME" 5302
 ok $? "a, with a server 1000 s ahead, is active"
-wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -Eq 'BADTIME: this clock and the server.s differ by (999|1000) s, more than the fudge of 300 s'"
+status_says 'BADTIME: this clock and the server.s differ by (999|1000) s, more than the fudge of 300 s'
 ok $? "status -j shows BADTIME with the difference of the clocks"
 
 # --- a name the key may not update: REFUSED, with the zone and the name -------
-node_stop a
-node_conf a "$(hostname_block "$W_TMP/ddns.key" "other.$DNS_ZONE")"
-node_start a
-wait_for 10000 is_role a active
+a_with "$W_TMP/ddns.key" "other.$DNS_ZONE"
 ok $? "a, for a name the key may not update, is active"
 wait_for 5000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q 'REFUSED: the server does not allow key \\\\\"ddns\\\\\" to update other.$DNS_ZONE in zone $DNS_ZONE'"
 ok $? "status -j shows REFUSED with the zone and the name"
 
 # --- a truncated reply over UDP: the update again over TCP -----------------------
-node_stop a
 nsx_bg db python3 "$T_TOP/tests/lib/dnstc.py" "$DB_ADDR" 5300 "$DB_ADDR" 53 &
 W_PIDS="$W_PIDS $!"
 wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns db) ss -ltn | grep -q ':5300 '"
-node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 5300)"
-node_start a
-wait_for 10000 is_role a active
+a_with "$W_TMP/ddns.key" "$DNS_NAME" 5300
 ok $? "a, behind a server that truncates every UDP reply, is active"
 wait_for 5000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
 ok $? "the name is a's address again"
 check "the update went again over TCP" grep -q "dnsd: update of $DNS_NAME: reply truncated, again over TCP" "$W_TMP/a.log"
 
 # --- no answer: retried with backoff until done ---------------------------------
-node_stop a
 nsx_bg db python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -122,11 +121,9 @@ s.bind(("192.0.2.5", 5301))
 time.sleep(120)' &
 silent=$!
 W_PIDS="$W_PIDS $silent"
-node_conf a "$(hostname_block "$W_TMP/ddns.key" "$DNS_NAME" 5301)"
-node_start a
-wait_for 10000 is_role a active
+a_with "$W_TMP/ddns.key" "$DNS_NAME" 5301
 ok $? "a, with a server that does not answer, is active"
-wait_for 8000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q 'no answer from the server within 2000 ms'"
+status_says 'no answer from the server within 2000 ms'
 ok $? "status -j says there is no answer"
 kill "$silent"; wait "$silent" 2>/dev/null
 # move the name away by hand, so only a's retry can bring it back
