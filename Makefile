@@ -33,7 +33,7 @@ COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 		common/timer.c common/util.c
 MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
 		monitor/ctl.c monitor/hooks.c monitor/alert.c
-HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c
+HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c heartbeatd/db.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c netd/dnsd.c netd/dns.c
 SYNCD =		syncd/syncd.c syncd/peer.c syncd/noise.c syncd/apply.c syncd/wire.c \
 		syncd/scan.c syncd/session.c syncd/proto.c syncd/plan.c
@@ -42,7 +42,7 @@ OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o
 UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test $(B)/tests/netd_test \
 		$(B)/tests/noise_test $(B)/tests/apply_test $(B)/tests/wire_test \
 		$(B)/tests/scan_test $(B)/tests/session_test $(B)/tests/proto_test \
-		$(B)/tests/plan_test $(B)/tests/dns_test
+		$(B)/tests/plan_test $(B)/tests/dns_test $(B)/tests/lease_test
 MANS =		monitor/failoverd.8 monitor/failoverctl.8 conf/failoverd.conf.5
 
 all: $(B)/failoverd $(B)/failoverctl
@@ -66,7 +66,7 @@ $(B)/schema.h: heartbeatd/schema.sql
 	    { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); \
 	    printf "    \"%s\\n\"\n", $$0 } END { print ";" }' > $@
 
-$(O)/heartbeatd/lease.o: $(B)/schema.h
+$(O)/heartbeatd/db.o: $(B)/schema.h
 
 $(B)/parse.c: monitor/parse.y
 	@mkdir -p $(B)
@@ -94,11 +94,13 @@ session_test_OBJS =	$(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o
 proto_test_OBJS =	$(O)/syncd/proto.o $(O)/syncd/apply.o
 plan_test_OBJS =	$(O)/syncd/plan.o $(O)/syncd/scan.o
 dns_test_OBJS =		$(O)/netd/dns.o
+lease_test_OBJS =	$(O)/heartbeatd/lease.o $(O)/common/log.o \
+			$(O)/common/util.o
 
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $$($$*_OBJS) $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd -Inetd $(LDFLAGS) -o $@ $< $($*_OBJS) \
+	$(CC) $(CFLAGS) -Itests/unit -Isyncd -Inetd -Iheartbeatd $(LDFLAGS) -o $@ $< $($*_OBJS) \
 	    $(LDLIBS)
 
 -include $(SRCS:%.c=$(O)/%.d)

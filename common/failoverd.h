@@ -106,7 +106,7 @@ enum imsg_type {
 	IMSG_DEMOTE_DONE,
 	IMSG_SWITCHOVER,
 	IMSG_MAINTENANCE,
-	IMSG_HEALTH,
+	IMSG_FAULT,
 	IMSG_HISTORY,
 	IMSG_STOP,
 	/* monitor <-> netd */
@@ -116,7 +116,6 @@ enum imsg_type {
 	IMSG_VIP_DROP,
 	IMSG_VIP_DROPPED,
 	IMSG_VIP_STATE,
-	IMSG_NET_FAULT,
 	/* dnsd */
 	IMSG_CONF_DNS,
 	IMSG_DNS_UPDATE,
@@ -309,14 +308,32 @@ struct vip_state {
 	uint32_t	 bound;
 };
 
-#define HEALTH_CHECK	1	/* a fault the check clears */
-#define HEALTH_LINK	2	/* a fault the link's return clears */
+/* Who observed a fault (IMSG_FAULT); heartbeatd decides what it means. */
+enum fault_source {
+	FAULT_DB,
+	FAULT_CHECK,	/* clears after `rise' good checks */
+	FAULT_HOOK,
+	FAULT_LINK,	/* clears when the link is back */
+	FAULT_VIP,
+	FAULT_CONFLICT,
+	FAULT_SYNC,
+	FAULT_MAX
+};
+
+/* IMSG_FAULT: netd -> monitor -> heartbeatd, monitor -> heartbeatd */
+struct fault_msg {
+	uint32_t	 source;	/* enum fault_source */
+	uint32_t	 ok;		/* 1: it cleared */
+	int64_t		 epoch;		/* the epoch it was seen at, or -1 */
+	char		 reason[FAULT_LEN];
+};
+
 
 /* IMSG_DEMOTE_DONE, IMSG_VIP_BOUND, IMSG_VIP_DROPPED, IMSG_START,
- * IMSG_HEALTH, IMSG_NET_FAULT: a yes or no with a reason */
+ * a yes or no with a reason */
 struct ok_msg {
 	uint32_t	 ok;
-	uint32_t	 source;	/* IMSG_HEALTH: HEALTH_* */
+	uint32_t	 source;	/* IMSG_VIP_BOUND: FAULT_* */
 	int64_t		 epoch;
 	char		 reason[FAULT_LEN];
 };
@@ -413,6 +430,7 @@ struct ctl_result {
 };
 
 const char	*role_name(enum role);
+const char	*fault_name(uint32_t);
 const char	*proc_name(enum proc_id);
 
 /* the processes' entry points */

@@ -27,6 +27,24 @@ static const char *role_names[ROLE_MAX] = {
 	[ROLE_FAULT] = "fault",
 };
 
+static const char *fault_names[FAULT_MAX] = {
+	[FAULT_DB] = "db",
+	[FAULT_CHECK] = "check",
+	[FAULT_HOOK] = "hook",
+	[FAULT_LINK] = "link",
+	[FAULT_VIP] = "vip",
+	[FAULT_CONFLICT] = "conflict",
+	[FAULT_SYNC] = "sync",
+};
+
+const char *
+fault_name(uint32_t f)
+{
+	if (f >= FAULT_MAX)
+		return ("unknown");
+	return (fault_names[f]);
+}
+
 const char *
 role_name(enum role r)
 {

@@ -1,60 +1,38 @@
 /*
- * heartbeatd: private declarations shared by heartbeatd.c and lease.c.
+ * heartbeatd: what db.c (libpq) and heartbeatd.c (the loop) offer each
+ * other.  The state machine has its own header, lease.h.
  */
 
 #ifndef HEARTBEATD_H
 #define HEARTBEATD_H
 
-#include <libpq-fe.h>
 #include <stdint.h>
 
 #include "failoverd.h"
 
-enum query {
-	Q_NONE,
-	Q_CHECK,	/* do the tables and the trigger exist? */
-	Q_CREATE,	/* create them */
-	Q_SESSION,	/* timeouts, synchronous_commit, LISTEN */
-	Q_REGISTER,
-	Q_POLL,
-	Q_RENEW,
-	Q_ACQUIRE,
-	Q_TAKEOVER,
-	Q_RELEASE,
-	Q_HANDOVER,
-	Q_NODEROLE,
-	Q_EVENT,
-	Q_HISTORY
-};
+struct lease_stmt;
+struct lease_reply;
 
-enum db_state {
-	DB_DOWN,
-	DB_CONNECTING,
-	DB_SETUP,
-	DB_READY
-};
-
-/* lease.c */
-void		 db_init(const char *, uint32_t);
+/* db.c */
+void		 db_init(const struct conf_heartbeat *, const char *);
 int		 db_fd(void);
 short		 db_events(void);
-enum db_state	 db_state(void);
-int		 db_busy(void);
-int		 db_connect(void);
-void		 db_io(short);
-void		 db_timeout(void);
+int		 db_idle(void);
+int		 db_down(void);
+int		 db_connect(uint64_t);
+void		 db_io(short, uint64_t);
+void		 db_timeout(uint64_t);
 void		 db_drop(const char *);
-int		 db_send(enum query, int, const char * const *);
-const char	*db_error(void);
-uint64_t	 db_query_deadline(void);
-void		 db_ready(void);
-int		 db_setup_idle(void);
-int		 db_conn_bad(void);
+uint64_t	 db_deadline(void);
+int		 db_statement(uint64_t, const struct lease_stmt *);
+int		 db_history(uint64_t, int);
 
-/* heartbeatd.c: called by lease.c */
-void		 lease_connected(void);
-void		 lease_result(enum query, PGresult *, uint64_t);
-void		 lease_db_down(const char *);
-void		 lease_notified(void);
+/* heartbeatd.c: what db.c reports */
+void		 hb_db_ready(void);
+void		 hb_db_down(const char *);
+void		 hb_reply(const struct lease_reply *, uint64_t);
+void		 hb_notified(void);
+void		 hb_history_line(const char *);
+void		 hb_history_done(int, const char *);
 
 #endif /* HEARTBEATD_H */

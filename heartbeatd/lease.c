@@ -1,436 +1,1116 @@
 /*
- * heartbeatd: the SQL of the lease (DESIGN.md section 4) and the
- * connection to PostgreSQL, in libpq's non-blocking mode only.  One
- * statement is in flight at a time and each has its own deadline; a
- * connection that misses it is dropped, and heartbeatd re-opens it.
+ * heartbeatd: the role state machine of the lease (failoverd(8), "The
+ * lease").  Pure: it reads no clock and calls no libpq.  Every input
+ * comes with its time; what to send to the database comes out of
+ * lease_next() one statement at a time, what to tell the monitor
+ * through l->out, and the deadlines it keeps sit in l->due for the
+ * caller to arm.  tests/unit/lease_test.c drives it through chosen
+ * orders of events.
+ *
+ * Only a statement that returns a row makes this process the holder.
+ * The active node renews every H, and only after netd confirmed the
+ * extension of the previous one; it demotes itself at t0 + L - M, where
+ * t0 is when the last acknowledged renewal was sent.  A standby takes
+ * over when the (epoch, beat) it watches has not moved for L on its own
+ * clock, naming exactly that (epoch, beat).
  */
 
 #include <sys/types.h>
 
-#include <errno.h>
-#include <libpq-fe.h>
-#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "failoverd.h"
-#include "heartbeatd.h"
+#include "lease.h"
 #include "log.h"
-#include "timer.h"
 
-#include "schema.h"	/* generated from heartbeatd/schema.sql */
+static void	 set_role(struct lease *, enum role, const char *);
+static void	 lease_lost(struct lease *, uint64_t, const char *);
+static void	 finish_demotion(struct lease *);
+static void	 start_demotion(struct lease *, int, uint32_t, const char *,
+		    enum role, uint32_t, const char *);
 
-static const char *statements[] = {
-	[Q_CHECK] =
-	    "SELECT to_regclass('failover_lease') IS NOT NULL"
-	    " AND to_regclass('failover_node') IS NOT NULL"
-	    " AND to_regclass('failover_event') IS NOT NULL"
-	    " AND EXISTS (SELECT 1 FROM pg_trigger"
-	    "  WHERE tgname = 'failover_lease_notify' AND NOT tgisinternal)",
-	/* Q_CREATE and Q_SESSION are built at run time */
-	[Q_REGISTER] =
-	    "WITH l AS (INSERT INTO failover_lease (cluster, lease_ms)"
-	    "  VALUES ($1, $2::integer) ON CONFLICT DO NOTHING)"
-	    " INSERT INTO failover_node AS n (cluster, node, role, token,"
-	    "  seen_at) VALUES ($1, $3, $4, $5::uuid, clock_timestamp())"
-	    " ON CONFLICT (cluster, node) DO UPDATE SET"
-	    "  role = CASE WHEN n.role = 'maintenance' THEN 'maintenance'"
-	    "   ELSE EXCLUDED.role END,"
-	    "  token = EXCLUDED.token, seen_at = EXCLUDED.seen_at"
-	    " RETURNING role",
-	/* the row, and this node's failover_node row touched on the way */
-	[Q_POLL] =
-	    "WITH me AS (UPDATE failover_node SET role = $3,"
-	    "  seen_at = clock_timestamp(), beat = beat + 1"
-	    "  WHERE cluster = $1 AND node = $2 AND token = $4::uuid)"
-	    " SELECT l.holder, l.token, l.epoch, l.beat, l.handover_to,"
-	    "  l.lease_ms, (SELECT string_agg(n.node || ' ' || n.role || ' '"
-	    "   || coalesce((extract(epoch FROM clock_timestamp() - n.seen_at)"
-	    "   * 1000)::bigint, -1), ',' ORDER BY n.node)"
-	    "   FROM failover_node n WHERE n.cluster = $1)"
-	    " FROM failover_lease l WHERE l.cluster = $1",
-	[Q_RENEW] =
-	    "UPDATE failover_lease SET beat = beat + 1, lease_ms = $4::integer,"
-	    "  changed_at = clock_timestamp()"
-	    " WHERE cluster = $1 AND holder = $2 AND token = $3::uuid"
-	    "  AND epoch = $5::bigint"
-	    "  AND changed_at > clock_timestamp() - $6::integer * interval '1 ms'"
-	    " RETURNING beat, handover_to",
-	/* handover_to lapses when the row has not changed for L */
-	[Q_ACQUIRE] =
-	    "WITH u AS (UPDATE failover_lease SET holder = $2,"
-	    "  token = $3::uuid, epoch = epoch + 1, beat = 0,"
-	    "  handover_to = NULL, lease_ms = $4::integer,"
-	    "  changed_at = clock_timestamp()"
-	    "  WHERE cluster = $1 AND holder IS NULL AND epoch = $5::bigint"
-	    "  AND (handover_to IS NULL OR handover_to = $2 OR changed_at <"
-	    "   clock_timestamp() - $4::integer * interval '1 ms')"
-	    "  RETURNING epoch),"
-	    " e AS (INSERT INTO failover_event (cluster, node, epoch, event,"
-	    "  detail) SELECT $1, $2, epoch, 'acquire', $6 FROM u)"
-	    " SELECT epoch FROM u",
-	[Q_TAKEOVER] =
-	    "WITH u AS (UPDATE failover_lease SET holder = $2,"
-	    "  token = $3::uuid, epoch = epoch + 1, beat = 0,"
-	    "  handover_to = NULL, lease_ms = $4::integer,"
-	    "  changed_at = clock_timestamp()"
-	    "  WHERE cluster = $1 AND epoch = $5::bigint AND beat = $6::bigint"
-	    "  RETURNING epoch),"
-	    " e AS (INSERT INTO failover_event (cluster, node, epoch, event,"
-	    "  detail) SELECT $1, $2, epoch, 'takeover', 'from ' || $7 FROM u)"
-	    " SELECT epoch FROM u",
-	/* a planned release names the node the lease is handed to */
-	[Q_RELEASE] =
-	    "WITH u AS (UPDATE failover_lease SET holder = NULL, token = NULL,"
-	    "  beat = beat + 1, handover_to = NULLIF($5, ''),"
-	    "  changed_at = clock_timestamp()"
-	    "  WHERE cluster = $1 AND holder = $2 AND token = $3::uuid"
-	    "  AND epoch = $4::bigint RETURNING epoch),"
-	    " e AS (INSERT INTO failover_event (cluster, node, epoch, event,"
-	    "  detail) SELECT $1, $2, epoch, 'release', $6 FROM u)"
-	    " SELECT epoch FROM u",
-	/* a switchover asked for on any node: the active sees it */
-	[Q_HANDOVER] =
-	    "WITH u AS (UPDATE failover_lease SET handover_to = $2"
-	    "  WHERE cluster = $1 AND holder IS NOT NULL AND holder <> $2"
-	    "  RETURNING holder, epoch),"
-	    " e AS (INSERT INTO failover_event (cluster, node, epoch, event,"
-	    "  detail) SELECT $1, $3, epoch, 'switchover', 'to ' || $2 ||"
-	    "  ' asked on ' || $3 FROM u)"
-	    " SELECT holder, epoch FROM u",
-	[Q_NODEROLE] =
-	    "UPDATE failover_node SET role = $3, seen_at = clock_timestamp()"
-	    " WHERE cluster = $1 AND node = $2 AND token = $4::uuid",
-	[Q_EVENT] =
-	    "INSERT INTO failover_event (cluster, node, epoch, event, detail)"
-	    " VALUES ($1, $2, NULLIF($3, '')::bigint, $4, NULLIF($5, ''))",
-	[Q_HISTORY] =
-	    "SELECT to_char(at AT TIME ZONE 'UTC',"
-	    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(node, '-'),"
-	    "  event, coalesce(epoch::text, '-'), coalesce(detail, '')"
-	    " FROM (SELECT * FROM failover_event WHERE cluster = $1"
-	    "  ORDER BY id DESC LIMIT $2::integer) h ORDER BY id",
-};
-
-static const char *query_names[] = {
-	[Q_NONE] = "none", [Q_CHECK] = "schema check",
-	[Q_CREATE] = "schema creation", [Q_SESSION] = "session setup",
-	[Q_REGISTER] = "register", [Q_POLL] = "poll", [Q_RENEW] = "renew",
-	[Q_ACQUIRE] = "acquire", [Q_TAKEOVER] = "takeover",
-	[Q_RELEASE] = "release", [Q_HANDOVER] = "handover",
-	[Q_NODEROLE] = "node role", [Q_EVENT] = "event",
-	[Q_HISTORY] = "history",
-};
-
-static struct {
-	PGconn		*conn;
-	enum db_state	 state;
-	enum query	 q;		/* in flight */
-	PGresult	*res;		/* the first result of q */
-	uint64_t	 sent_at;
-	uint64_t	 deadline;
-	int		 want_write;
-	int		 polling;	/* PQconnectPoll wants: 1 read, 2 write */
-	char		 conninfo[CONNINFO_LEN];
-	uint32_t	 timeout;
-	char		 error[FAULT_LEN];
-} db;
-
-void
-db_init(const char *conninfo, uint32_t timeout)
+static void
+timer_at(struct lease *l, enum lease_timer t, uint64_t at)
 {
-	memset(&db, 0, sizeof(db));
-	strlcpy(db.conninfo, conninfo, sizeof(db.conninfo));
-	db.timeout = timeout;
+	l->due[t] = at == 0 ? 1 : at;
 }
 
-int
-db_fd(void)
+static void
+timer_off(struct lease *l, enum lease_timer t)
 {
-	if (db.conn == NULL)
-		return (-1);
-	return (PQsocket(db.conn));
+	l->due[t] = 0;
 }
 
-short
-db_events(void)
+static int
+timer_on(struct lease *l, enum lease_timer t)
 {
-	if (db.conn == NULL)
+	return (l->due[t] != 0);
+}
+
+static int
+timer_fired(struct lease *l, enum lease_timer t, uint64_t now)
+{
+	if (l->due[t] == 0 || l->due[t] > now)
 		return (0);
-	if (db.state == DB_CONNECTING)
-		return (db.polling == 2 ? POLLOUT : POLLIN);
-	return (POLLIN | (db.want_write ? POLLOUT : 0));
+	l->due[t] = 0;
+	return (1);
 }
 
-enum db_state
-db_state(void)
+static void
+req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
+    __attribute__((__format__ (printf, 4, 5)));
+
+static void
+req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
 {
-	return (db.state);
+	struct hist_msg	 hm;
+	va_list		 ap;
+
+	if (id == 0)
+		return;
+	memset(&hm, 0, sizeof(hm));
+	hm.id = id;
+	hm.n = code;
+	va_start(ap, fmt);
+	vsnprintf(hm.line, sizeof(hm.line), fmt, ap);
+	va_end(ap);
+	l->out(l->arg, IMSG_REQ_RESULT, &hm, sizeof(hm));
 }
 
-int
-db_busy(void)
+static void
+event_add(struct lease *l, const char *name, const char *fmt, ...)
+    __attribute__((__format__ (printf, 3, 4)));
+
+/* Every transition is appended to failover_event, with its epoch. */
+static void
+event_add(struct lease *l, const char *name, const char *fmt, ...)
 {
-	return (db.q != Q_NONE || db.state == DB_CONNECTING ||
-	    db.state == DB_DOWN);
+	struct lease_event	*e;
+	va_list			 ap;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		fatal(NULL);
+	e->epoch = l->epoch;
+	strlcpy(e->name, name, sizeof(e->name));
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+		va_end(ap);
+	}
+	TAILQ_INSERT_TAIL(&l->events, e, entry);
 }
 
-const char *
-db_error(void)
-{
-	return (db.error);
-}
-
-/* The schema and the session are set up: statements may go. */
 void
-db_ready(void)
+lease_init(struct lease *l, const struct conf_heartbeat *c,
+    const struct conf_peer *nodes, int nnodes, const char *token,
+    lease_out_fn out, void *arg)
 {
-	if (db.state == DB_SETUP)
-		db.state = DB_READY;
+	memset(l, 0, sizeof(*l));
+	l->out = out;
+	l->arg = arg;
+	l->conf = *c;
+	explicit_bzero(l->conf.conninfo, sizeof(l->conf.conninfo));
+	if (nnodes > MAX_NODES)
+		fatalx("%s: %d nodes", __func__, nnodes);
+	memcpy(l->nodes, nodes, sizeof(nodes[0]) * nnodes);
+	l->nnodes = nnodes;
+	strlcpy(l->token, token, sizeof(l->token));
+	l->role = ROLE_STARTING;
+	l->epoch = -1;
+	l->owed = -1;
+	TAILQ_INIT(&l->events);
 }
 
-/* The connection is up but not ready: setup statements only. */
-int
-db_setup_idle(void)
+void
+lease_free(struct lease *l)
 {
-	return (db.state == DB_SETUP && db.q == Q_NONE);
+	struct lease_event	*e;
+
+	while ((e = TAILQ_FIRST(&l->events)) != NULL) {
+		TAILQ_REMOVE(&l->events, e, entry);
+		free(e);
+	}
 }
 
-int
-db_conn_bad(void)
+static struct conf_peer *
+node_conf(struct lease *l, const char *name)
 {
-	return (db.conn == NULL || PQstatus(db.conn) == CONNECTION_BAD);
+	int	 i;
+
+	for (i = 0; i < l->nnodes; i++)
+		if (strcmp(l->nodes[i].name, name) == 0)
+			return (&l->nodes[i]);
+	return (NULL);
 }
 
-/* The deadline of what is in flight, 0 when nothing is. */
+/* Does a rank before b: higher priority, then the smaller name. */
+static int
+ranks_before(const struct conf_peer *a, const struct conf_peer *b)
+{
+	if (a->priority != b->priority)
+		return (a->priority > b->priority);
+	return (strcmp(a->name, b->name) < 0);
+}
+
+/* This node's rank among the nodes other than skip (the holder). */
+static int
+rank(struct lease *l, const char *skip)
+{
+	struct conf_peer	*me = node_conf(l, l->conf.node);
+	int			 i, r = 0;
+
+	for (i = 0; me != NULL && i < l->nnodes; i++)
+		if (&l->nodes[i] != me && (skip == NULL ||
+		    strcmp(l->nodes[i].name, skip) != 0) &&
+		    ranks_before(&l->nodes[i], me))
+			r++;
+	return (r);
+}
+
+/* A standby that failover_node shows alive within L. */
+static int
+live_standby(struct lease *l, const char *name)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < l->nodesm.n; i++)
+		if (strcmp(l->nodesm.e[i].node, name) == 0)
+			return (l->nodesm.e[i].role == ROLE_STANDBY &&
+			    l->nodesm.e[i].seen_ms_ago >= 0 &&
+			    l->nodesm.e[i].seen_ms_ago < l->conf.timing.dead &&
+			    node_conf(l, name) != NULL);
+	return (0);
+}
+
+static const char *
+best_standby(struct lease *l)
+{
+	struct conf_peer	*best = NULL;
+	int			 i;
+
+	for (i = 0; i < l->nnodes; i++) {
+		if (strcmp(l->nodes[i].name, l->conf.node) == 0 ||
+		    !live_standby(l, l->nodes[i].name))
+			continue;
+		if (best == NULL || ranks_before(&l->nodes[i], best))
+			best = &l->nodes[i];
+	}
+	return (best != NULL ? best->name : NULL);
+}
+
+static int
+renewing(struct lease *l)
+{
+	return (l->role == ROLE_ACTIVE ||
+	    (l->role == ROLE_DEMOTING && !l->dm.forced));
+}
+
+static void
+send_role(struct lease *l, int forced)
+{
+	struct role_msg	 rm;
+	struct fo_timing *t = &l->conf.timing;
+
+	memset(&rm, 0, sizeof(rm));
+	rm.role = l->role;
+	rm.forced = forced;
+	rm.epoch = l->epoch;
+	rm.t0 = l->t0;
+	if (l->role == ROLE_ACTIVE || l->role == ROLE_DEMOTING) {
+		rm.demote_at = l->t0 + t->dead - t->margin;
+		rm.kill_at = l->t0 + t->dead - t->slack;
+	}
+	strlcpy(rm.holder, l->row.holder, sizeof(rm.holder));
+	strlcpy(rm.reason, l->reason, sizeof(rm.reason));
+	l->out(l->arg, IMSG_ROLE, &rm, sizeof(rm));
+}
+
+static void
+send_seen(struct lease *l)
+{
+	struct seen_msg	 sm;
+
+	memset(&sm, 0, sizeof(sm));
+	sm.epoch = l->row_valid ? l->row.epoch : -1;
+	strlcpy(sm.holder, l->row.holder, sizeof(sm.holder));
+	sm.may_take_at = l->may_take_at;
+	l->out(l->arg, IMSG_LEASE_SEEN, &sm, sizeof(sm));
+}
+
+static void
+set_role(struct lease *l, enum role r, const char *why)
+{
+	if (l->role == r && strcmp(l->reason, why != NULL ? why : "") == 0)
+		return;
+	l->role = r;
+	strlcpy(l->reason, why != NULL ? why : "", sizeof(l->reason));
+	l->want_noderole = 1;
+	send_role(l, l->dm.on ? l->dm.forced : 0);
+}
+
+/* The earliest deadline, 0 when none is set. */
 uint64_t
-db_query_deadline(void)
+lease_next_due(struct lease *l)
 {
-	if (db.state == DB_CONNECTING || db.q != Q_NONE)
-		return (db.deadline);
-	return (0);
+	uint64_t	 next = 0;
+	int		 i;
+
+	for (i = 0; i < LT_MAX; i++)
+		if (l->due[i] != 0 && (next == 0 || l->due[i] < next))
+			next = l->due[i];
+	return (next);
+}
+
+/* Deadlines first: a late reply must not outlive the lease.  Returns 1
+ * when the connection is to be opened now. */
+int
+lease_timers(struct lease *l, uint64_t now)
+{
+	int	 connect = 0;
+
+	if (timer_fired(l, LT_DEADLINE, now))
+		lease_lost(l, now, "lease deadline t0 + L - M passed");
+	if (timer_fired(l, LT_RECONNECT, now))
+		connect = 1;
+	if (timer_fired(l, LT_TICK, now)) {
+		l->want_poll = 1;
+		l->owed_wait = 0;
+		timer_at(l, LT_TICK, now + l->conf.timing.interval);
+	}
+	if (timer_fired(l, LT_TAKEOVER, now))
+		l->want_takeover = 1;
+	if (timer_fired(l, LT_ACQUIRE, now))
+		l->want_acquire = 1;
+	(void)timer_fired(l, LT_RENEW, now);
+	if (timer_fired(l, LT_SWITCH, now)) {
+		req_result(l, l->sw.id, 1, "switchover to %s did not happen "
+		    "within 2 x dead", l->sw.target);
+		memset(&l->sw, 0, sizeof(l->sw));
+	}
+	if (timer_fired(l, LT_STOP, now) && l->stopping == 1) {
+		l->out(l->arg, IMSG_STOPPED, NULL, 0);
+		l->stopping = 2;
+	}
+	return (connect);
 }
 
 static void
-db_seterror(const char *what)
+stopped_check(struct lease *l, int idle)
 {
-	char	*nl;
+	if (l->stopping == 1 && TAILQ_EMPTY(&l->events) && !l->dm.on &&
+	    (!l->db_ready || idle)) {
+		l->out(l->arg, IMSG_STOPPED, NULL, 0);
+		l->stopping = 2;
+	}
+}
 
-	strlcpy(db.error, what, sizeof(db.error));
-	if ((nl = strchr(db.error, '\n')) != NULL)
-		*nl = '\0';
+int
+lease_stopped(struct lease *l)
+{
+	return (l->stopping == 2);
+}
+
+/*
+ * The next statement, when the connection is ready and idle; now is read
+ * just before it is written, so it is the send time of a renewal (t0).
+ * Returns 0 when nothing is to be sent.
+ */
+int
+lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
+{
+	struct lease_event	*e;
+	struct fo_timing	*t = &l->conf.timing;
+
+	memset(st, 0, sizeof(*st));
+	stopped_check(l, 1);
+	if (!l->db_ready)
+		return (0);
+
+	if (!l->registered) {
+		st->kind = ST_REGISTER;
+		st->role = role_name(l->role == ROLE_STARTING ? ROLE_STANDBY :
+		    l->role);
+		/* only the first registration keeps a maintenance of before */
+		st->keep_maintenance = !l->registered_once;
+		return (1);
+	}
+	if (l->dm.on && l->dm.done == 1 && !l->dm.forced) {
+		/* the planned release, naming the node handed over to */
+		st->kind = ST_RELEASE;
+		st->epoch = l->epoch;
+		strlcpy(st->node, l->dm.target, sizeof(st->node));
+		strlcpy(st->detail, l->dm.detail, sizeof(st->detail));
+		l->dm.done = 2;		/* sent */
+		return (1);
+	}
+	if (l->owed != -1 && !l->owed_wait) {
+		st->kind = ST_RELEASE;
+		st->epoch = l->owed;
+		strlcpy(st->detail, "not acting on it", sizeof(st->detail));
+		return (1);
+	}
+	if (l->want_takeover && l->role == ROLE_STANDBY && l->row_valid &&
+	    l->take_epoch >= 0 && l->row.epoch == l->take_epoch &&
+	    l->row.beat == l->take_beat) {
+		l->want_takeover = 0;
+		st->kind = ST_TAKEOVER;
+		st->epoch = l->take_epoch;
+		st->beat = l->take_beat;
+		strlcpy(st->node, l->take_from, sizeof(st->node));
+		if (l->grant_sent == 0)
+			l->grant_sent = now;
+		return (1);
+	}
+	l->want_takeover = 0;
+	if (l->want_acquire && l->role == ROLE_STANDBY && l->row_valid &&
+	    l->row.holder[0] == '\0') {
+		l->want_acquire = 0;
+		st->kind = ST_ACQUIRE;
+		st->epoch = l->row.epoch;
+		strlcpy(st->detail, l->row.handover[0] ? "handed over" :
+		    "free lease", sizeof(st->detail));
+		if (l->grant_sent == 0)
+			l->grant_sent = now;
+		return (1);
+	}
+	l->want_acquire = 0;
+	if (renewing(l) && l->extended) {
+		if (now >= l->t0 + t->dead - t->margin) {
+			lease_lost(l, now, "lease deadline t0 + L - M passed");
+			return (lease_next(l, now, st));
+		}
+		if (now >= l->next_renew_at) {
+			st->kind = ST_RENEW;
+			st->epoch = l->epoch;
+			l->extended = 0;
+			l->renew_sent = now;
+			return (1);
+		}
+		timer_at(l, LT_RENEW, l->next_renew_at);
+	}
+	if (l->sw.want_handover) {
+		l->sw.want_handover = 0;
+		st->kind = ST_HANDOVER;
+		strlcpy(st->node, l->sw.target, sizeof(st->node));
+		return (1);
+	}
+	if (l->want_noderole) {
+		l->want_noderole = 0;
+		st->kind = ST_NODEROLE;
+		st->role = role_name(l->role);
+		return (1);
+	}
+	if ((e = TAILQ_FIRST(&l->events)) != NULL) {
+		st->kind = ST_EVENT;
+		strlcpy(st->event, e->name, sizeof(st->event));
+		st->event_epoch = e->epoch;
+		strlcpy(st->detail, e->detail, sizeof(st->detail));
+		return (1);
+	}
+	if (l->want_poll) {
+		l->want_poll = 0;
+		st->kind = ST_POLL;
+		st->role = role_name(l->role);
+		return (1);
+	}
+	return (0);
 }
 
 void
-db_drop(const char *why)
+lease_db_ready(struct lease *l, uint64_t now)
 {
-	if (db.conn == NULL && db.state == DB_DOWN)
-		return;
-	db_seterror(why);
-	if (db.res != NULL) {
-		PQclear(db.res);
-		db.res = NULL;
-	}
-	if (db.conn != NULL) {
-		PQfinish(db.conn);
-		db.conn = NULL;
-	}
-	db.q = Q_NONE;
-	db.state = DB_DOWN;
-	db.want_write = 0;
-	lease_db_down(db.error);
+	(void)now;
+	l->db_ready = 1;
+	l->backoff = 0;
+	l->registered = 0;
 }
 
-/* The server's notices go to the log, not to stderr. */
+void
+lease_db_down(struct lease *l, uint64_t now, const char *err)
+{
+	struct fo_timing *t = &l->conf.timing;
+	uint32_t	 cap;
+
+	(void)err;
+	l->db_ready = 0;
+	l->registered = 0;
+	/* reconnect soon: an active node has L - M to renew */
+	cap = (t->dead - t->margin) / 4;
+	if (cap < t->interval)
+		cap = t->interval;
+	l->backoff = l->backoff == 0 ? 100 : l->backoff * 2;
+	if (l->backoff > cap)
+		l->backoff = cap;
+	timer_at(l, LT_RECONNECT, now + l->backoff);
+	/* a renewal lost with the connection may be sent again: t0 holds */
+	if (l->renew_sent != 0) {
+		l->renew_sent = 0;
+		if (renewing(l))
+			l->extended = 1;
+	}
+	if (l->dm.on && l->dm.done) {
+		/* the planned release is in doubt: owed, demoted meanwhile */
+		l->owed = l->epoch;
+		finish_demotion(l);
+	}
+	stopped_check(l, 0);
+}
+
+void
+lease_notified(struct lease *l)
+{
+	l->want_poll = 1;
+}
+
 static void
-db_notice(void *arg, const char *msg)
+become_active(struct lease *l, uint64_t now, int64_t epoch, uint64_t sent,
+    const char *how)
 {
-	char	 buf[FAULT_LEN];
+	struct fo_timing *t = &l->conf.timing;
 
-	(void)arg;
-	strlcpy(buf, msg, sizeof(buf));
-	buf[strcspn(buf, "\n")] = '\0';
-	log_debug("database: %s", buf);
+	l->epoch = epoch;
+	l->t0 = sent;
+	l->extended = 0;
+	l->grant_sent = 0;
+	l->next_renew_at = sent + t->interval;
+	memset(&l->dm, 0, sizeof(l->dm));
+	timer_off(l, LT_TAKEOVER);
+	timer_off(l, LT_ACQUIRE);
+	l->want_takeover = l->want_acquire = 0;
+	l->take_epoch = -1;
+	timer_at(l, LT_DEADLINE, l->t0 + t->dead - t->margin);
+	strlcpy(l->row.holder, l->conf.node, sizeof(l->row.holder));
+	strlcpy(l->row.token, l->token, sizeof(l->row.token));
+	l->row.epoch = epoch;
+	l->row.beat = 0;
+	/* the grant's statement wrote its failover_event row itself */
+	log_notice("%s: active at epoch %lld", how, (long long)epoch);
+	set_role(l, ROLE_ACTIVE, how);
+	send_seen(l);
+	if (now >= l->t0 + t->dead - t->margin)
+		lease_lost(l, now, "the grant came back after t0 + L - M");
 }
 
-/* Start a connection; it completes in db_io(). */
-int
-db_connect(void)
+/* Which faults clear by themselves: the check's, the link's, the db's. */
+static int
+fault_clears(uint32_t src)
 {
-	const char	*keys[] = { "dbname", NULL };
-	const char	*vals[] = { db.conninfo, NULL };
+	return (src == FAULT_CHECK || src == FAULT_LINK || src == FAULT_DB);
+}
 
-	if (db.conn != NULL)
+static void
+start_demotion(struct lease *l, int forced, uint32_t why, const char *target,
+    enum role then, uint32_t id, const char *detail)
+{
+	memset(&l->dm, 0, sizeof(l->dm));
+	l->dm.on = 1;
+	l->dm.forced = forced;
+	l->dm.why = why;
+	l->dm.id = id;
+	l->dm.then = then;
+	strlcpy(l->dm.target, target != NULL ? target : "",
+	    sizeof(l->dm.target));
+	strlcpy(l->dm.detail, detail, sizeof(l->dm.detail));
+	log_notice("demote: %s (epoch %lld)", detail, (long long)l->epoch);
+	if (!forced)
+		event_add(l, "demote", "%s", detail);
+	set_role(l, ROLE_DEMOTING, detail);
+}
+
+/* The lease is gone or going: stop renewing and demote now. */
+static void
+lease_lost(struct lease *l, uint64_t now, const char *why)
+{
+	(void)now;
+	if (!renewing(l))
+		return;
+	timer_off(l, LT_DEADLINE);
+	timer_off(l, LT_RENEW);
+	l->extended = 0;
+	log_warnx("renew-lost: %s (epoch %lld)", why, (long long)l->epoch);
+	event_add(l, "renew-lost", "%s", why);
+	if (l->role == ROLE_DEMOTING) {
+		l->dm.forced = 1;
+		strlcpy(l->reason, why, sizeof(l->reason));
+		send_role(l, 1);
+		if (l->dm.done) {
+			/* on-standby ended: the release is owed */
+			l->owed = l->epoch;
+			finish_demotion(l);
+		}
+		return;
+	}
+	start_demotion(l, 1, DEMOTE_FAULT, NULL, ROLE_STANDBY, 0, why);
+}
+
+static void
+finish_demotion(struct lease *l)
+{
+	enum role	 then = l->dm.then;
+	char		 why[FAULT_LEN] = "";
+	uint32_t	 id = l->dm.id;
+
+	timer_off(l, LT_DEADLINE);
+	timer_off(l, LT_RENEW);
+	l->extended = 0;
+	if (!l->dm.ok) {
+		then = ROLE_FAULT;
+		strlcpy(why, "on-standby failed or netd did not drop the "
+		    "addresses", sizeof(why));
+		l->fault_src = FAULT_HOOK;
+		l->unclean = 1;
+		event_add(l, "fault", "%s", why);
+	} else if (then == ROLE_FAULT) {
+		strlcpy(why, l->dm.detail, sizeof(why));
+		event_add(l, "fault", "%s", why);
+	} else if (then == ROLE_MAINTENANCE) {
+		l->maintenance = 1;
+		event_add(l, "maintenance", "after handing over");
+	}
+	memset(&l->dm, 0, sizeof(l->dm));
+	set_role(l, then, why);
+	if (then == ROLE_MAINTENANCE)
+		req_result(l, id, 0, "in maintenance");
+	else
+		req_result(l, id, 1, "standby: the demotion ended in %s: %s",
+		    role_name(then), why);
+	l->want_poll = 1;
+}
+
+/*
+ * The row names a node to hand over to (a switchover asked for on any
+ * node): the active demotes cleanly and releases to it.
+ */
+static int
+handover_asked(struct lease *l, const char *ho)
+{
+	if (ho[0] == '\0' || strcmp(ho, l->conf.node) == 0 || l->dm.on ||
+	    node_conf(l, ho) == NULL)
 		return (0);
-	db.conn = PQconnectStartParams(keys, vals, 1);
-	if (db.conn == NULL) {
-		db_drop("out of memory");
-		return (-1);
+	if (l->sw.id == 0) {
+		strlcpy(l->sw.target, ho, sizeof(l->sw.target));
+		l->sw.from_epoch = l->epoch;
 	}
-	if (PQstatus(db.conn) == CONNECTION_BAD) {
-		db_drop(PQerrorMessage(db.conn));
-		return (-1);
-	}
-	PQsetNoticeProcessor(db.conn, db_notice, NULL);
-	if (PQsetnonblocking(db.conn, 1) == -1) {
-		db_drop(PQerrorMessage(db.conn));
-		return (-1);
-	}
-	db.state = DB_CONNECTING;
-	db.polling = 2;
-	db.deadline = now_ms() + db.timeout;
-	return (0);
+	start_demotion(l, 0, DEMOTE_SWITCHOVER, ho, ROLE_STANDBY, 0,
+	    "switchover asked for");
+	return (1);
 }
 
+/* Preemption is a switchover started by the active, never a takeover. */
 static void
-db_connect_poll(void)
+preempt_check(struct lease *l, uint64_t now)
 {
-	switch (PQconnectPoll(db.conn)) {
-	case PGRES_POLLING_READING:
-		db.polling = 1;
-		break;
-	case PGRES_POLLING_WRITING:
-		db.polling = 2;
-		break;
-	case PGRES_POLLING_OK:
-		db.state = DB_SETUP;
-		db.q = Q_NONE;
-		lease_connected();
-		break;
-	default:
-		db_drop(PQerrorMessage(db.conn));
-		break;
-	}
-}
+	struct conf_peer	*me = node_conf(l, l->conf.node);
+	int			 i;
 
-static void
-db_flush(void)
-{
-	switch (PQflush(db.conn)) {
-	case 0:
-		db.want_write = 0;
-		break;
-	case 1:
-		db.want_write = 1;
-		break;
-	default:
-		db_drop(PQerrorMessage(db.conn));
-	}
-}
-
-/* Send statement q; only one is in flight.  Returns -1 when busy/down. */
-int
-db_send(enum query q, int nparams, const char * const *params)
-{
-	char		 buf[64 + sizeof(schema_sql)];
-	int		 rc;
-
-	if (db.conn == NULL || db.q != Q_NONE || db.state == DB_CONNECTING)
-		return (-1);
-	switch (q) {
-	case Q_CREATE:
-		/* one node at a time; the tables may appear meanwhile */
-		snprintf(buf, sizeof(buf), "BEGIN; SELECT "
-		    "pg_advisory_xact_lock(7209); %s COMMIT;", schema_sql);
-		rc = PQsendQuery(db.conn, buf);
-		break;
-	case Q_SESSION:
-		snprintf(buf, sizeof(buf), "SET statement_timeout = %u; "
-		    "SET lock_timeout = %u; SET synchronous_commit = on; "
-		    "LISTEN failover_lease", db.timeout, db.timeout);
-		rc = PQsendQuery(db.conn, buf);
-		break;
-	default:
-		rc = PQsendQueryParams(db.conn, statements[q], nparams, NULL,
-		    params, NULL, NULL, 0);
-		break;
-	}
-	if (rc == 0) {
-		db_drop(PQerrorMessage(db.conn));
-		return (-1);
-	}
-	db.q = q;
-	db.sent_at = now_ms();
-	db.deadline = db.sent_at + db.timeout;
-	log_debug("sent %s", query_names[q]);
-	db_flush();
-	return (0);
-}
-
-static void
-db_results(void)
-{
-	PGresult	*r;
-	PGnotify	*n;
-	enum query	 q;
-
-	if (PQconsumeInput(db.conn) == 0) {
-		db_drop(PQerrorMessage(db.conn));
+	if (!l->conf.preempt || me == NULL || l->dm.on || l->sw.id != 0)
 		return;
-	}
-	while ((n = PQnotifies(db.conn)) != NULL) {
-		PQfreemem(n);
-		lease_notified();
-	}
-	while (db.q != Q_NONE && !PQisBusy(db.conn)) {
-		if ((r = PQgetResult(db.conn)) == NULL) {
-			/* the statement is complete */
-			q = db.q;
-			r = db.res;
-			db.res = NULL;
-			db.q = Q_NONE;
-			lease_result(q, r, db.sent_at);
-			if (r != NULL)
-				PQclear(r);
-			if (db.conn == NULL)
-				return;
+	for (i = 0; i < l->nnodes; i++) {
+		if (&l->nodes[i] == me || !ranks_before(&l->nodes[i], me) ||
+		    l->nodes[i].priority == me->priority ||
+		    !live_standby(l, l->nodes[i].name)) {
+			l->higher_since[i] = 0;
 			continue;
 		}
-		if (db.res == NULL)
-			db.res = r;
-		else if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
-			/* the error of a later statement matters more */
-			PQclear(db.res);
-			db.res = r;
-		} else
-			PQclear(r);
+		if (l->higher_since[i] == 0)
+			l->higher_since[i] = now;
+		if (now - l->higher_since[i] >= l->conf.preempt_delay) {
+			event_add(l, "switchover", "preempt: to %s",
+			    l->nodes[i].name);
+			start_demotion(l, 0, DEMOTE_SWITCHOVER,
+			    l->nodes[i].name, ROLE_STANDBY, 0, "preempted by "
+			    "a node of higher priority");
+			return;
+		}
 	}
-	while ((n = PQnotifies(db.conn)) != NULL) {
-		PQfreemem(n);
-		lease_notified();
+}
+
+/* This process holds the row while it does not act on it: give it back,
+ * unless a failed demotion may have left the application running. */
+static void
+owe_release(struct lease *l, int64_t epoch, const char *why)
+{
+	if (l->unclean || l->owed == epoch)
+		return;
+	log_notice("release: the row names this process at epoch %lld while "
+	    "it is %s (%s)", (long long)epoch, role_name(l->role), why);
+	l->owed = epoch;
+}
+
+static void
+arm_takeover(struct lease *l, const struct lease_row *r)
+{
+	struct fo_timing *t = &l->conf.timing;
+	uint64_t	 wait;
+
+	wait = t->dead > r->lease_ms ? t->dead : r->lease_ms;
+	wait += (uint64_t)rank(l, r->holder) * t->interval;
+	l->may_take_at = l->row_seen_at + wait;
+	l->take_epoch = r->epoch;
+	l->take_beat = r->beat;
+	strlcpy(l->take_from, r->holder, sizeof(l->take_from));
+	timer_at(l, LT_TAKEOVER, l->may_take_at);
+}
+
+static void
+handle_row(struct lease *l, uint64_t now, const struct lease_reply *rp)
+{
+	const struct lease_row *r = &rp->row;
+	struct fo_timing *t = &l->conf.timing;
+	uint64_t	 wait;
+	int		 changed, mine;
+
+	if (rp->rows != 1) {
+		/* the row is gone: register again */
+		l->registered = 0;
+		return;
+	}
+	l->nodesm = rp->nodes;
+	l->out(l->arg, IMSG_NODES, &l->nodesm, sizeof(l->nodesm));
+
+	changed = !l->row_valid || l->row.epoch != r->epoch ||
+	    l->row.beat != r->beat;
+	if (changed)
+		l->row_seen_at = now;
+	if (!l->row_valid || l->row.epoch != r->epoch ||
+	    strcmp(l->row.holder, r->holder) != 0)
+		log_info("lease: holder %s, epoch %lld", r->holder[0] ?
+		    r->holder : "none", (long long)r->epoch);
+	l->row_valid = 1;
+	l->row = *r;
+	mine = strcmp(r->holder, l->conf.node) == 0 &&
+	    strcmp(r->token, l->token) == 0;
+
+	/* a switchover this node asked for is done when the target holds */
+	if (l->sw.id != 0 && strcmp(r->holder, l->sw.target) == 0 &&
+	    r->epoch > l->sw.from_epoch) {
+		req_result(l, l->sw.id, 0, "switchover to %s done (epoch %lld)",
+		    l->sw.target, (long long)r->epoch);
+		memset(&l->sw, 0, sizeof(l->sw));
+		timer_off(l, LT_SWITCH);
+	}
+	/* a takeover not yet sent is for the (epoch, beat) it was armed for */
+	if (changed) {
+		l->want_takeover = 0;
+		timer_off(l, LT_TAKEOVER);
+		l->take_epoch = -1;
+	}
+	/* (epoch, beat) never comes back: a grant naming the old one is
+	 * dead */
+	if (changed && !mine)
+		l->grant_sent = 0;
+
+	switch (l->role) {
+	case ROLE_ACTIVE:
+		if (!mine || r->epoch != l->epoch) {
+			lease_lost(l, now, "the row names another holder");
+			break;
+		}
+		if (handover_asked(l, r->handover))
+			break;
+		preempt_check(l, now);
+		break;
+	case ROLE_DEMOTING:
+		break;
+	case ROLE_STANDBY:
+		if (mine) {
+			/* a grant whose reply was lost, or a lease kept after
+			 * a forced demotion */
+			owe_release(l, r->epoch, "a standby");
+			break;
+		}
+		if (r->holder[0] == '\0') {
+			timer_off(l, LT_TAKEOVER);
+			l->may_take_at = 0;
+			if (strcmp(r->handover, l->conf.node) == 0) {
+				l->want_acquire = 1;
+				break;
+			}
+			if (l->free_seen_at == 0)
+				l->free_seen_at = now;
+			wait = (uint64_t)rank(l, NULL) * t->interval;
+			if (r->handover[0] != '\0')	/* lapses after L */
+				wait += t->dead;
+			if (!timer_on(l, LT_ACQUIRE))
+				timer_at(l, LT_ACQUIRE,
+				    l->free_seen_at + wait);
+			break;
+		}
+		l->free_seen_at = 0;
+		timer_off(l, LT_ACQUIRE);
+		if (!timer_on(l, LT_TAKEOVER) && !l->want_takeover)
+			arm_takeover(l, r);
+		break;
+	default:
+		if (mine)
+			owe_release(l, r->epoch, role_name(l->role));
+		timer_off(l, LT_TAKEOVER);
+		timer_off(l, LT_ACQUIRE);
+		l->want_takeover = l->want_acquire = 0;
+		l->may_take_at = 0;
+		break;
+	}
+	send_seen(l);
+}
+
+static void
+grant_reply(struct lease *l, uint64_t now, uint64_t sent,
+    const struct lease_reply *r)
+{
+	uint64_t	 first = l->grant_sent != 0 && l->grant_sent < sent ?
+			    l->grant_sent : sent;
+
+	if (!r->ok || r->rows != 1) {
+		/* none granted by this one; an earlier one may still be */
+		l->want_poll = 1;
+		return;
+	}
+	l->grant_sent = 0;
+	if (l->role != ROLE_STANDBY) {
+		/* it went into maintenance or fault meanwhile */
+		owe_release(l, r->epoch, "granted while not a standby");
+		return;
+	}
+	/* with several grants in flight the earliest send is t0 */
+	become_active(l, now, r->epoch, first, r->kind == ST_ACQUIRE ?
+	    "acquire" : "takeover");
+}
+
+static void
+renew_reply(struct lease *l, uint64_t now, uint64_t sent,
+    const struct lease_reply *r)
+{
+	struct fo_timing *t = &l->conf.timing;
+	struct lease_msg lm;
+
+	l->renew_sent = 0;
+	if (!renewing(l))
+		return;
+	if (!r->ok) {
+		/* no answer is no renewal: the deadline decides */
+		l->extended = 1;
+		l->next_renew_at = now + t->interval;
+		return;
+	}
+	if (r->rows != 1) {
+		lease_lost(l, now, "renewal affected no row");
+		return;
+	}
+	l->t0 = sent;
+	l->next_renew_at = sent + t->interval;
+	timer_at(l, LT_DEADLINE, l->t0 + t->dead - t->margin);
+	l->row.beat = r->beat;
+	lm.epoch = l->epoch;
+	lm.t0 = l->t0;
+	l->out(l->arg, IMSG_LEASE_RENEWED, &lm, sizeof(lm));
+	if (r->handover[0] != '\0' && l->role == ROLE_ACTIVE) {
+		strlcpy(l->row.handover, r->handover, sizeof(l->row.handover));
+		handover_asked(l, l->row.handover);
+	}
+}
+
+/* The outcome of the statement sent at `sent'. */
+void
+lease_reply(struct lease *l, uint64_t now, uint64_t sent,
+    const struct lease_reply *r)
+{
+	struct lease_event	*e;
+	struct fo_timing	*t = &l->conf.timing;
+
+	if (!r->ok)
+		log_warnx("database: %s failed: %s", r->kind == ST_RENEW ?
+		    "renewal" : "statement", r->error);
+	switch (r->kind) {
+	case ST_REGISTER:
+		if (!r->ok)
+			break;
+		l->registered = 1;
+		if (r->maintenance && !l->registered_once && !l->maintenance) {
+			l->maintenance = 1;
+			log_notice("in maintenance (kept from before)");
+			if (l->role == ROLE_STANDBY)
+				set_role(l, ROLE_MAINTENANCE, "");
+		}
+		if (!l->registered_once) {
+			l->registered_once = 1;
+			event_add(l, "start", "priority %u", l->conf.priority);
+		}
+		l->want_poll = 1;
+		if (!timer_on(l, LT_TICK))
+			timer_at(l, LT_TICK, now + t->interval);
+		break;
+	case ST_POLL:
+		if (r->ok)
+			handle_row(l, now, r);
+		break;
+	case ST_RENEW:
+		renew_reply(l, now, sent, r);
+		break;
+	case ST_ACQUIRE:
+	case ST_TAKEOVER:
+		grant_reply(l, now, sent, r);
+		break;
+	case ST_RELEASE:
+		if (r->ok && r->rows == 1)
+			log_notice("release: epoch %lld%s%s", (long long)
+			    (l->owed != -1 ? l->owed : l->epoch),
+			    l->dm.target[0] ? ", handed over to " : "",
+			    l->dm.target);
+		if (l->owed != -1) {
+			if (r->ok)
+				l->owed = -1;
+			else
+				l->owed_wait = 1;	/* again at the tick */
+		} else if (l->dm.on && l->dm.done == 2)
+			finish_demotion(l);
+		l->want_poll = 1;
+		break;
+	case ST_HANDOVER:
+		if (!r->ok || r->rows != 1) {
+			req_result(l, l->sw.id, 1, "switchover: no other node "
+			    "holds the lease");
+			memset(&l->sw, 0, sizeof(l->sw));
+			timer_off(l, LT_SWITCH);
+		}
+		l->want_poll = 1;
+		break;
+	case ST_NODEROLE:
+		break;
+	case ST_EVENT:
+		if ((e = TAILQ_FIRST(&l->events)) != NULL) {
+			TAILQ_REMOVE(&l->events, e, entry);
+			free(e);
+		}
+		break;
+	case ST_NONE:
+		break;
 	}
 }
 
 void
-db_io(short revents)
+lease_start(struct lease *l, uint64_t now, int ok, const char *why)
 {
-	if (db.conn == NULL)
-		return;
-	if (db.state == DB_CONNECTING) {
-		if (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP))
-			db_connect_poll();
-		return;
-	}
-	if (revents & POLLOUT)
-		db_flush();
-	if (db.conn != NULL && revents & (POLLIN | POLLERR | POLLHUP))
-		db_results();
-}
-
-/* The deadline of the connection or statement in flight passed. */
-void
-db_timeout(void)
-{
-	char	 msg[FAULT_LEN];
-
-	if (db.state == DB_CONNECTING)
-		snprintf(msg, sizeof(msg), "connection not ready within %ums",
-		    db.timeout);
-	else if (db.q != Q_NONE)
-		snprintf(msg, sizeof(msg), "no answer to %s within %ums",
-		    query_names[db.q], db.timeout);
+	(void)now;
+	l->started = 1;
+	if (!ok) {
+		l->fault_src = FAULT_HOOK;
+		l->unclean = 1;
+		set_role(l, ROLE_FAULT, why);
+	} else if (l->maintenance)
+		set_role(l, ROLE_MAINTENANCE, "");
 	else
+		set_role(l, ROLE_STANDBY, "");
+	l->want_poll = 1;
+}
+
+void
+lease_vip_extended(struct lease *l, int64_t epoch, uint64_t t0)
+{
+	if (epoch == l->epoch && t0 == l->t0 && renewing(l))
+		l->extended = 1;
+}
+
+/* The monitor asks for a planned demotion (shutdown, switchover). */
+void
+lease_demote(struct lease *l, uint64_t now, const struct demote_msg *d)
+{
+	const char	*target;
+
+	(void)now;
+	if (l->role != ROLE_ACTIVE)
 		return;
-	db_drop(msg);
+	target = d->target[0] ? d->target : best_standby(l);
+	start_demotion(l, 0, d->reason, target, ROLE_STANDBY, 0, d->detail);
+}
+
+/*
+ * The addresses are dropped and on-standby ended (ok), or not.  The lease
+ * is released after a forced demotion too, as soon as the database
+ * answers; otherwise it runs out and a standby takes over.
+ */
+void
+lease_demote_done(struct lease *l, uint64_t now, int ok, int64_t epoch)
+{
+	(void)now;
+	if (!l->dm.on || epoch != l->epoch)
+		return;
+	l->dm.ok = ok;
+	if (!ok) {
+		finish_demotion(l);
+		return;
+	}
+	if (l->dm.forced) {
+		l->owed = l->epoch;
+		finish_demotion(l);
+		return;
+	}
+	if (l->dm.target[0] != '\0' && !live_standby(l, l->dm.target))
+		l->dm.target[0] = '\0';
+	l->dm.done = 1;
+	if (!l->db_ready) {
+		/* release when it answers; demoted meanwhile */
+		l->owed = l->epoch;
+		finish_demotion(l);
+	}
+}
+
+/* A fault observed by another process, or its end: heartbeatd decides. */
+void
+lease_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
+{
+	(void)now;
+	if (f->ok) {
+		if (l->role == ROLE_FAULT && l->fault_src == f->source &&
+		    fault_clears(f->source)) {
+			l->fault_src = 0;
+			event_add(l, "resume", "%s healthy again",
+			    fault_name(f->source));
+			set_role(l, l->maintenance ? ROLE_MAINTENANCE :
+			    ROLE_STANDBY, "");
+		}
+		return;
+	}
+	if (f->source == FAULT_SYNC || f->source == FAULT_DB)
+		return;		/* alerts, not roles */
+	switch (l->role) {
+	case ROLE_ACTIVE:
+		l->fault_src = f->source;
+		start_demotion(l, 0, DEMOTE_FAULT, best_standby(l),
+		    ROLE_FAULT, 0, f->reason);
+		break;
+	case ROLE_STANDBY:
+	case ROLE_STARTING:
+		l->fault_src = f->source;
+		event_add(l, "fault", "%s", f->reason);
+		set_role(l, ROLE_FAULT, f->reason);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+lease_switchover(struct lease *l, uint64_t now, const struct demote_msg *d)
+{
+	const char	*target = d->target[0] ? d->target : NULL;
+	struct fo_timing *t = &l->conf.timing;
+
+	if (l->sw.id != 0 || l->dm.on) {
+		req_result(l, d->id, 1, "switchover: one is already under way");
+		return;
+	}
+	if (target != NULL && node_conf(l, target) == NULL) {
+		req_result(l, d->id, 1, "switchover: no node %s in the "
+		    "configuration", target);
+		return;
+	}
+	if (!l->db_ready) {
+		req_result(l, d->id, 1, "switchover: the database is down");
+		return;
+	}
+	if (l->role == ROLE_ACTIVE) {
+		if (target == NULL && (target = best_standby(l)) == NULL) {
+			req_result(l, d->id, 1, "switchover: no live standby "
+			    "to hand over to");
+			return;
+		}
+		if (!live_standby(l, target)) {
+			req_result(l, d->id, 1, "switchover: %s is not a live "
+			    "standby", target);
+			return;
+		}
+		l->sw.id = d->id;
+		l->sw.from_epoch = l->epoch;
+		strlcpy(l->sw.target, target, sizeof(l->sw.target));
+		event_add(l, "switchover", "to %s", target);
+		start_demotion(l, 0, DEMOTE_SWITCHOVER, target, ROLE_STANDBY,
+		    0, "switchover");
+	} else {
+		if (target == NULL && (target = best_standby(l)) == NULL &&
+		    l->role == ROLE_STANDBY)
+			target = l->conf.node;
+		if (target == NULL) {
+			req_result(l, d->id, 1, "switchover: no live standby "
+			    "to hand over to");
+			return;
+		}
+		if (strcmp(target, l->conf.node) != 0 &&
+		    !live_standby(l, target)) {
+			req_result(l, d->id, 1, "switchover: %s is not a live "
+			    "standby", target);
+			return;
+		}
+		if (strcmp(target, l->conf.node) == 0 &&
+		    l->role != ROLE_STANDBY) {
+			req_result(l, d->id, 1, "switchover: this node is %s",
+			    role_name(l->role));
+			return;
+		}
+		l->sw.id = d->id;
+		l->sw.from_epoch = l->row.epoch;
+		l->sw.want_handover = 1;
+		strlcpy(l->sw.target, target, sizeof(l->sw.target));
+	}
+	timer_at(l, LT_SWITCH, now + 2ULL * t->dead);
+}
+
+/* d->reason 1: enter maintenance (failoverctl standby); 0: resume. */
+void
+lease_maintenance(struct lease *l, uint64_t now, const struct demote_msg *d)
+{
+	const char	*target;
+
+	(void)now;
+	if (d->reason) {
+		if (l->role == ROLE_ACTIVE) {
+			if ((target = best_standby(l)) == NULL) {
+				req_result(l, d->id, 1, "standby: no live "
+				    "standby to hand over to first");
+				return;
+			}
+			event_add(l, "switchover", "to %s, then maintenance",
+			    target);
+			start_demotion(l, 0, DEMOTE_MAINTENANCE, target,
+			    ROLE_MAINTENANCE, d->id, "maintenance");
+			return;
+		}
+		if (l->role == ROLE_DEMOTING) {
+			req_result(l, d->id, 1, "standby: a demotion is under "
+			    "way");
+			return;
+		}
+		l->maintenance = 1;
+		if (l->role != ROLE_MAINTENANCE) {
+			event_add(l, "maintenance", NULL);
+			set_role(l, ROLE_MAINTENANCE, "");
+		}
+		req_result(l, d->id, 0, "in maintenance");
+		return;
+	}
+	/* resume: leave maintenance, clear a fault */
+	if (l->role == ROLE_MAINTENANCE || l->role == ROLE_FAULT) {
+		l->maintenance = 0;
+		l->fault_src = 0;
+		l->unclean = 0;
+		event_add(l, "resume", "was %s", role_name(l->role));
+		set_role(l, l->started ? ROLE_STANDBY : ROLE_STARTING, "");
+		l->want_poll = 1;
+		req_result(l, d->id, 0, "resumed: standby");
+		return;
+	}
+	l->maintenance = 0;
+	req_result(l, d->id, 0, "nothing to resume: %s", role_name(l->role));
+}
+
+void
+lease_stop(struct lease *l, uint64_t now)
+{
+	if (l->stopping)
+		return;
+	l->stopping = 1;
+	event_add(l, "stop", NULL);
+	timer_at(l, LT_STOP, now + l->conf.timing.timeout);
 }

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,6 @@ static void		 monitor_stop(void);
 static void		 monitor_check(void);
 static void		 monitor_timers(void);
 static void		 monitor_promote_secondaries(void);
-static void		 monitor_net_fault(struct ok_msg *);
 
 static __dead void
 usage(void)
@@ -410,6 +410,27 @@ monitor_compose(enum proc_id id, uint32_t type, const void *data, size_t len)
 }
 
 static void
+fault_send(uint32_t src, int ok, const char *fmt, ...)
+    __attribute__((__format__ (printf, 3, 4)));
+
+/* A fault seen here, or its end, as a fact: heartbeatd decides. */
+static void
+fault_send(uint32_t src, int ok, const char *fmt, ...)
+{
+	struct fault_msg f;
+	va_list		 ap;
+
+	memset(&f, 0, sizeof(f));
+	f.source = src;
+	f.ok = ok;
+	f.epoch = mon.epoch;
+	va_start(ap, fmt);
+	vsnprintf(f.reason, sizeof(f.reason), fmt, ap);
+	va_end(ap);
+	monitor_compose(PROC_HEARTBEAT, IMSG_FAULT, &f, sizeof(f));
+}
+
+static void
 peer_from_node(struct conf_peer *p, struct conf_node *n)
 {
 	memset(p, 0, sizeof(*p));
@@ -556,16 +577,11 @@ start_hook_done(enum job_kind kind, int status)
 static void
 active_hook_done(enum job_kind kind, int status)
 {
-	struct demote_msg	 d;
-
 	(void)kind;
 	if (status == 0 || mon.role != ROLE_ACTIVE)
 		return;
 	alert("hook-failed", "on-active exited %d: demoting", status);
-	memset(&d, 0, sizeof(d));
-	d.reason = DEMOTE_FAULT;
-	snprintf(d.detail, sizeof(d.detail), "on-active failed (%d)", status);
-	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
+	fault_send(FAULT_HOOK, 0, "on-active failed (%d)", status);
 }
 
 static int	 drop_ok;
@@ -763,7 +779,7 @@ monitor_dispatch_child(enum proc_id id)
 		case IMSG_VIP_EXTENDED:
 		case IMSG_VIP_DROPPED:
 		case IMSG_VIP_STATE:
-		case IMSG_NET_FAULT:
+		case IMSG_FAULT:
 			if (id != PROC_NET)
 				fatalx("message %u from %s", type,
 				    proc_name(id));
@@ -934,13 +950,9 @@ monitor_dispatch_child(enum proc_id id)
 			if (mon.role != ROLE_ACTIVE || o.epoch != mon.epoch)
 				break;
 			if (!o.ok) {
-				struct demote_msg d;
-
-				memset(&d, 0, sizeof(d));
-				d.reason = DEMOTE_FAULT;
-				strlcpy(d.detail, o.reason, sizeof(d.detail));
-				monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE,
-				    &d, sizeof(d));
+				fault_send(o.source == FAULT_CONFLICT ?
+				    FAULT_CONFLICT : FAULT_VIP, 0, "%s",
+				    o.reason);
 				break;
 			}
 			lm.epoch = mon.epoch;
@@ -967,12 +979,21 @@ monitor_dispatch_child(enum proc_id id)
 			mon.vip_bound[vs.index] = vs.bound != 0;
 			break;
 		}
-		case IMSG_NET_FAULT:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
-				fatalx("bad IMSG_NET_FAULT");
-			o.reason[sizeof(o.reason) - 1] = '\0';
-			monitor_net_fault(&o);
+		case IMSG_FAULT: {
+			struct fault_msg f;
+
+			if (imsg_get_data(&imsg, &f, sizeof(f)) == -1 ||
+			    (f.source != FAULT_LINK && f.source != FAULT_VIP) ||
+			    f.ok > 1)
+				fatalx("bad IMSG_FAULT from netd");
+			f.reason[sizeof(f.reason) - 1] = '\0';
+			if (!f.ok)
+				alert("fault", "%s", f.reason);
+			/* passed on as it is: heartbeatd decides */
+			monitor_compose(PROC_HEARTBEAT, IMSG_FAULT, &f,
+			    sizeof(f));
 			break;
+		}
 		case IMSG_VIP_DROPPED:
 			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_VIP_DROPPED");
@@ -986,37 +1007,6 @@ monitor_dispatch_child(enum proc_id id)
 			    type, proc_name(id));
 		}
 		imsg_free(&imsg);
-	}
-}
-
-/*
- * netd's faults: a link down or a VIP deleted by someone else demotes an
- * active node; a link fault clears when the link is back.
- */
-static void
-monitor_net_fault(struct ok_msg *o)
-{
-	struct demote_msg	 d;
-	struct ok_msg		 h;
-
-	if (o->ok) {
-		memset(&h, 0, sizeof(h));
-		h.ok = 1;
-		h.source = HEALTH_LINK;
-		monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &h, sizeof(h));
-		return;
-	}
-	alert("fault", "%s", o->reason);
-	if (mon.role == ROLE_ACTIVE) {
-		memset(&d, 0, sizeof(d));
-		d.reason = DEMOTE_FAULT;
-		strlcpy(d.detail, o->reason, sizeof(d.detail));
-		monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
-	} else if (o->source == HEALTH_LINK) {
-		memset(&h, 0, sizeof(h));
-		h.source = HEALTH_LINK;
-		strlcpy(h.reason, o->reason, sizeof(h.reason));
-		monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &h, sizeof(h));
 	}
 }
 
@@ -1054,8 +1044,6 @@ check_done(enum job_kind kind, int status)
 {
 	struct fo_conf		*conf = mon.conf;
 	struct conf_cmd		*c = conf->check;
-	struct demote_msg	 d;
-	struct ok_msg		 o;
 
 	(void)kind;
 	if (c == NULL)
@@ -1066,11 +1054,7 @@ check_done(enum job_kind kind, int status)
 			check_bad = 0;
 			log_notice("check: healthy after %d good checks",
 			    check_good);
-			memset(&o, 0, sizeof(o));
-			o.ok = 1;
-			o.source = HEALTH_CHECK;
-			monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &o,
-			    sizeof(o));
+			fault_send(FAULT_CHECK, 1, "check healthy");
 		}
 		return;
 	}
@@ -1078,19 +1062,7 @@ check_done(enum job_kind kind, int status)
 	if (check_bad || ++check_fail < (int)c->fall)
 		return;
 	check_bad = 1;
-	if (mon.role == ROLE_ACTIVE) {
-		memset(&d, 0, sizeof(d));
-		d.reason = DEMOTE_FAULT;
-		snprintf(d.detail, sizeof(d.detail), "check failed %d times",
-		    check_fail);
-		monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
-	} else {
-		memset(&o, 0, sizeof(o));
-		o.source = HEALTH_CHECK;
-		snprintf(o.reason, sizeof(o.reason), "check failed %d times",
-		    check_fail);
-		monitor_compose(PROC_HEARTBEAT, IMSG_HEALTH, &o, sizeof(o));
-	}
+	fault_send(FAULT_CHECK, 0, "check failed %d times", check_fail);
 }
 
 static void

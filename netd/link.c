@@ -52,11 +52,11 @@ link_event(struct nlmsghdr *h)
 			link_down[i] = 1;
 			log_warnx("link %s is down", v->c.ifname);
 			if (v->bound)
-				netd_fault("link: %s is down", v->c.ifname);
+				netd_fault(FAULT_LINK, "link: %s is down", v->c.ifname);
 		} else if (!down && link_down[i]) {
 			link_down[i] = 0;
 			log_notice("link %s is up again", v->c.ifname);
-			netd_fault_clear("link");
+			netd_fault_clear(FAULT_LINK, "link");
 		}
 	}
 }
@@ -111,7 +111,7 @@ addr_event(struct nlmsghdr *h)
 		    addr_str(&v->c.addr, a, sizeof(a)), v->c.ifname);
 		/* even if a refresh re-created it, it goes */
 		vip_drop(v, -1, "deleted by someone else");
-		netd_fault("%s deleted from %s by someone else", a,
+		netd_fault(FAULT_VIP, "%s deleted from %s by someone else", a,
 		    v->c.ifname);
 	}
 }

@@ -72,31 +72,31 @@ netd_vip_state(struct vip *v)
 }
 
 void
-netd_fault(const char *fmt, ...)
+netd_fault(enum fault_source src, const char *fmt, ...)
 {
-	struct ok_msg	 o;
+	struct fault_msg f;
 	va_list		 ap;
 
-	memset(&o, 0, sizeof(o));
-	o.ok = 0;
-	o.source = strncmp(fmt, "link", 4) == 0 ? HEALTH_LINK : 0;
-	o.epoch = epoch;
+	memset(&f, 0, sizeof(f));
+	f.source = src;
+	f.epoch = epoch;
 	va_start(ap, fmt);
-	vsnprintf(o.reason, sizeof(o.reason), fmt, ap);
+	vsnprintf(f.reason, sizeof(f.reason), fmt, ap);
 	va_end(ap);
-	send_main(IMSG_NET_FAULT, &o, sizeof(o));
+	send_main(IMSG_FAULT, &f, sizeof(f));
 }
 
 void
-netd_fault_clear(const char *what)
+netd_fault_clear(enum fault_source src, const char *what)
 {
-	struct ok_msg	 o;
+	struct fault_msg f;
 
-	memset(&o, 0, sizeof(o));
-	o.ok = 1;
-	o.source = HEALTH_LINK;
-	strlcpy(o.reason, what, sizeof(o.reason));
-	send_main(IMSG_NET_FAULT, &o, sizeof(o));
+	memset(&f, 0, sizeof(f));
+	f.source = src;
+	f.ok = 1;
+	f.epoch = epoch;
+	strlcpy(f.reason, what, sizeof(f.reason));
+	send_main(IMSG_FAULT, &f, sizeof(f));
 }
 
 static int
@@ -117,13 +117,19 @@ drop_all(const char *why)
 }
 
 static void
-bound_reply(int ok, const char *fmt, ...)
+bound_reply(int ok, uint32_t src, const char *fmt, ...)
+    __attribute__((__format__ (printf, 3, 4)));
+
+/* The answer to IMSG_VIP_BIND; a refusal names its FAULT_* source. */
+static void
+bound_reply(int ok, uint32_t src, const char *fmt, ...)
 {
 	struct ok_msg	 o;
 	va_list		 ap;
 
 	memset(&o, 0, sizeof(o));
 	o.ok = ok;
+	o.source = src;
 	o.epoch = epoch;
 	if (fmt != NULL) {
 		va_start(ap, fmt);
@@ -150,12 +156,12 @@ bind_all(void)
 		log_warnx("address conflict: %s is already at %s on %s", a,
 		    mac, vips[i].c.ifname);
 		/* the reply names the epoch it answers */
-		bound_reply(0, "address conflict: %s is at %s", a, mac);
+		bound_reply(0, FAULT_CONFLICT, "address conflict: %s is at %s", a, mac);
 		epoch = -1;
 		return;
 	}
 	if (now_ms() >= t0 + nconf.timing.dead - nconf.timing.margin) {
-		bound_reply(0, "lease deadline passed before the bind");
+		bound_reply(0, FAULT_VIP, "lease deadline passed before the bind");
 		epoch = -1;
 		return;
 	}
@@ -163,7 +169,7 @@ bind_all(void)
 		if (vip_bind(&vips[i], e, t0) == -1) {
 			drop_all("a bind failed");
 			epoch = e;
-			bound_reply(0, "cannot bind %s on %s",
+			bound_reply(0, FAULT_VIP, "cannot bind %s on %s",
 			    addr_str(&vips[i].c.addr, a, sizeof(a)),
 			    vips[i].c.ifname);
 			epoch = -1;
@@ -175,7 +181,7 @@ bind_all(void)
 	garp_left = nconf.garp_count;
 	if (garp_left > 0 || nconf.garp_refresh)
 		timer_set(&timers, T_GARP, 0);
-	bound_reply(1, NULL);
+	bound_reply(1, FAULT_VIP, NULL);
 }
 
 static void

@@ -24,9 +24,9 @@ extern uint32_t		 nvips;
 extern struct conf_net	 nconf;
 
 /* netd.c */
-void		 netd_fault(const char *, ...)
-		    __attribute__((__format__ (printf, 1, 2)));
-void		 netd_fault_clear(const char *);
+void		 netd_fault(enum fault_source, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+void		 netd_fault_clear(enum fault_source, const char *);
 void		 netd_vip_state(struct vip *);
 
 /* vip.c */
