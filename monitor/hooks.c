@@ -1,8 +1,10 @@
 /*
- * Hooks, the health check and alert commands (DESIGN.md section 8): child
- * processes of the monitor, without a shell, as the script user, in their
- * own process group, one at a time and in order, each with a deadline at
- * which its whole process group is killed.
+ * Hooks, the health check and alert commands: child processes of the
+ * monitor, without a shell, as the script user, in their own process
+ * group, each with a deadline at which its whole process group is
+ * killed.  Hooks and the check run one at a time and in order; alert
+ * commands run beside them at once, so a hanging alert never delays
+ * a hook (at most MAX_BESIDE at a time).
  */
 
 #include <sys/types.h>
@@ -37,7 +39,11 @@ struct job {
 	int			 killed;
 };
 
+#define MAX_BESIDE	8
+
 static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
+static TAILQ_HEAD(, job)	 beside = TAILQ_HEAD_INITIALIZER(beside);
+static int			 nbeside;
 static struct job		*running;
 static struct timers		*tm;
 static unsigned int		 tm_id;
@@ -51,6 +57,8 @@ static const char *job_names[] = {
 };
 
 static void	 job_start_next(void);
+static int	 job_spawn(struct job *);
+static void	 job_arm(void);
 
 void
 hooks_init(struct timers *t, unsigned int id)
@@ -111,6 +119,23 @@ hook_run(enum job_kind kind, struct conf_cmd *cmd, const char *role,
 	j->hard_deadline = hard;
 	j->done = done;
 	j->pid = -1;
+	if (kind == JOB_ALERT) {
+		if (nbeside >= MAX_BESIDE) {
+			log_warnx("%s: %d still running, %s not started",
+			    job_names[kind], nbeside, j->argv[0]);
+			job_free(j);
+			return;
+		}
+		if (job_spawn(j) == -1) {
+			job_free(j);
+			return;
+		}
+		j->deadline = now_ms() + j->timeout;
+		TAILQ_INSERT_TAIL(&beside, j, entry);
+		nbeside++;
+		job_arm();
+		return;
+	}
 	TAILQ_INSERT_TAIL(&jobs, j, entry);
 	job_start_next();
 }
@@ -121,19 +146,29 @@ hook_busy(void)
 	return (running != NULL || !TAILQ_EMPTY(&jobs));
 }
 
+/* One timer for the earliest deadline of the hook and the alerts. */
 static void
 job_arm(void)
 {
-	if (running == NULL) {
-		timer_stop(tm, tm_id);
-		return;
+	struct job	*j;
+	uint64_t	 next = 0;
+
+	if (running != NULL) {
+		running->deadline = running->deadline ? running->deadline :
+		    now_ms() + running->timeout;
+		if (running->hard_deadline != 0 &&
+		    running->hard_deadline < running->deadline)
+			running->deadline = running->hard_deadline;
+		if (!running->killed)
+			next = running->deadline;
 	}
-	running->deadline = running->deadline ? running->deadline :
-	    now_ms() + running->timeout;
-	if (running->hard_deadline != 0 &&
-	    running->hard_deadline < running->deadline)
-		running->deadline = running->hard_deadline;
-	timer_set_at(tm, tm_id, running->deadline);
+	TAILQ_FOREACH(j, &beside, entry)
+		if (!j->killed && (next == 0 || j->deadline < next))
+			next = j->deadline;
+	if (next == 0)
+		timer_stop(tm, tm_id);
+	else
+		timer_set_at(tm, tm_id, next);
 }
 
 /* A forced demotion shortens what runs: kill at t0 + L - S. */
@@ -224,36 +259,46 @@ job_exec(struct job *j)
 	_exit(127);
 }
 
+static int
+job_spawn(struct job *j)
+{
+	pid_t	 pid;
+
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("%s: fork", job_names[j->kind]);
+		return (-1);
+	case 0:
+		job_exec(j);
+		/* NOTREACHED */
+	}
+	/* the group exists before anyone may signal it */
+	setpgid(pid, pid);
+	j->pid = pid;
+	if (j->kind == JOB_CHECK)
+		log_debug("%s: %s, pid %d", job_names[j->kind], j->argv[0],
+		    pid);
+	else
+		log_notice("%s: running %s (FAILOVER_ROLE=%s, epoch %lld), "
+		    "pid %d", job_names[j->kind], j->argv[0], j->role,
+		    (long long)j->epoch, pid);
+	return (0);
+}
+
 static void
 job_start_next(void)
 {
 	struct job	*j;
-	pid_t		 pid;
 
 	while (running == NULL && (j = TAILQ_FIRST(&jobs)) != NULL) {
 		TAILQ_REMOVE(&jobs, j, entry);
-		switch ((pid = fork())) {
-		case -1:
-			log_warn("%s: fork", job_names[j->kind]);
+		if (job_spawn(j) == -1) {
 			if (j->done != NULL)
 				j->done(j->kind, -1);
 			job_free(j);
 			continue;
-		case 0:
-			job_exec(j);
-			/* NOTREACHED */
 		}
-		/* the group exists before anyone may signal it */
-		setpgid(pid, pid);
-		j->pid = pid;
 		running = j;
-		if (j->kind == JOB_CHECK)
-			log_debug("%s: %s, pid %d", job_names[j->kind],
-			    j->argv[0], pid);
-		else
-			log_notice("%s: running %s (FAILOVER_ROLE=%s, epoch "
-			    "%lld), pid %d", job_names[j->kind], j->argv[0],
-			    j->role, (long long)j->epoch, pid);
 		job_arm();
 	}
 }
@@ -265,10 +310,17 @@ hooks_reap(pid_t pid, int status)
 	struct job	*j = running;
 	int		 code;
 
-	if (j == NULL || j->pid != pid)
-		return (0);
-	running = NULL;
-	timer_stop(tm, tm_id);
+	if (j == NULL || j->pid != pid) {
+		TAILQ_FOREACH(j, &beside, entry)
+			if (j->pid == pid)
+				break;
+		if (j == NULL)
+			return (0);
+		TAILQ_REMOVE(&beside, j, entry);
+		nbeside--;
+	} else
+		running = NULL;
+	job_arm();
 	/* whatever it left behind in its group goes with it */
 	kill(-pid, SIGKILL);
 	if (WIFEXITED(status))
@@ -295,17 +347,29 @@ hooks_reap(pid_t pid, int status)
 	return (1);
 }
 
-/* The running job's deadline passed: kill its process group. */
+static void
+job_kill_late(struct job *j, uint64_t now)
+{
+	if (j->killed || now < j->deadline)
+		return;
+	log_warnx("%s: %s did not finish within its time, killing process "
+	    "group %d", job_names[j->kind], j->argv[0], j->pid);
+	kill(-j->pid, SIGKILL);
+	j->killed = 1;
+}
+
+/* A deadline passed: kill the process group of whatever is late. */
 void
 hooks_timeout(void)
 {
-	if (running == NULL || running->killed)
-		return;
-	log_warnx("%s: %s did not finish within its time, killing process "
-	    "group %d", job_names[running->kind], running->argv[0],
-	    running->pid);
-	kill(-running->pid, SIGKILL);
-	running->killed = 1;
+	struct job	*j;
+	uint64_t	 now = now_ms();
+
+	if (running != NULL)
+		job_kill_late(running, now);
+	TAILQ_FOREACH(j, &beside, entry)
+		job_kill_late(j, now);
+	job_arm();
 }
 
 /* At exit: nothing of ours keeps running. */
@@ -324,4 +388,11 @@ hooks_kill_all(void)
 		job_free(running);
 		running = NULL;
 	}
+	while ((j = TAILQ_FIRST(&beside)) != NULL) {
+		TAILQ_REMOVE(&beside, j, entry);
+		kill(-j->pid, SIGKILL);
+		waitpid(j->pid, NULL, 0);
+		job_free(j);
+	}
+	nbeside = 0;
 }

@@ -44,7 +44,9 @@ struct child {
 enum {
 	MT_JOB,		/* the running hook's deadline */
 	MT_CHECK,	/* the next health check */
-	MT_STOP		/* a graceful stop may take this long */
+	MT_STOP,	/* a graceful stop may take this long */
+	MT_DEMOTE,	/* active: t0 + L - M, kept here too */
+	MT_KILL		/* demoting: t0 + L - S, the drop must be done */
 };
 
 struct monitor_state	 mon;
@@ -72,6 +74,8 @@ static void		 monitor_stop(void);
 static void		 monitor_check(void);
 static void		 monitor_timers(void);
 static void		 monitor_promote_secondaries(void);
+static void		 monitor_deadline(void);
+static void		 monitor_kill_deadline(void);
 
 static __dead void
 usage(void)
@@ -275,6 +279,10 @@ monitor_timers(void)
 		log_warnx("graceful stop did not finish in time");
 		monitor_shutdown(1);
 	}
+	if (timer_due(&mtimers, MT_DEMOTE))
+		monitor_deadline();
+	if (timer_due(&mtimers, MT_KILL))
+		monitor_kill_deadline();
 }
 
 /* /run/failoverd/empty: root, 0555, empty; shared by daemons on a host. */
@@ -578,26 +586,38 @@ static void
 active_hook_done(enum job_kind kind, int status)
 {
 	(void)kind;
-	if (status == 0 || mon.role != ROLE_ACTIVE)
+	if (mon.role != ROLE_ACTIVE)
 		return;
+	if (status == 0) {
+		/* after on-active: the application runs here now */
+		alert("takeover", "%s active at epoch %lld (%s)",
+		    mon.conf->node, (long long)mon.epoch, mon.reason);
+		return;
+	}
 	alert("hook-failed", "on-active exited %d: demoting", status);
 	fault_send(FAULT_HOOK, 0, "on-active failed (%d)", status);
 }
 
 static int	 drop_ok;
+static int	 drop_seen;	/* netd answered the drop of this demotion */
 static int	 forced_demotion;
+static int	 self_demoted;	/* the monitor started it at t0 + L - M */
+static int	 demote_result = -1;	/* told heartbeatd; -1: not yet */
+static int64_t	 fault_hook_epoch = -2;	/* on-fault ran for it already */
 static void	 standby_hook_start(void);
 
 #define FINAL_SYNC_ID	0xffffffffU	/* not a control connection's */
 static int	 final_sync;
 
+/* Tell heartbeatd how the demotion ended; kept, to tell it again. */
 static void
-demote_done(void)
+demote_done(int ok)
 {
 	struct ok_msg	 o;
 
+	demote_result = ok;
 	memset(&o, 0, sizeof(o));
-	o.ok = 1;
+	o.ok = ok;
 	o.epoch = mon.epoch;
 	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE_DONE, &o, sizeof(o));
 }
@@ -605,7 +625,6 @@ demote_done(void)
 static void
 standby_hook_done(enum job_kind kind, int status)
 {
-	struct ok_msg	 o;
 	struct hist_msg	 hm;
 
 	(void)kind;
@@ -623,12 +642,9 @@ standby_hook_done(enum job_kind kind, int status)
 		monitor_compose(PROC_SYNC, IMSG_SYNC_NOW, &hm, sizeof(hm));
 		return;
 	}
-	memset(&o, 0, sizeof(o));
-	o.ok = status == 0 && drop_ok;
-	o.epoch = mon.epoch;
 	if (status != 0)
 		alert("hook-failed", "on-standby exited %d", status);
-	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE_DONE, &o, sizeof(o));
+	demote_done(status == 0 && drop_ok);
 }
 
 /*
@@ -653,6 +669,78 @@ standby_hook_start(void)
 	}
 	hook_run(JOB_ON_STANDBY, conf->on_standby, "standby", mon.epoch,
 	    timeout, hard, standby_hook_done);
+}
+
+/*
+ * Leaving the active role: what runs for it is killed, netd drops the
+ * addresses, then on-standby runs (standby_hook_start).  The drop must
+ * be confirmed by t0 + L - S (MT_KILL).
+ */
+static void
+demotion_begin(int forced)
+{
+	struct vip_req	 vr;
+	uint64_t	 now = now_ms();
+
+	hook_cancel(JOB_ON_ACTIVE);
+	hook_cancel(JOB_CHECK);
+	forced_demotion = forced;
+	demote_result = -1;
+	alert("demote", "%s leaves the active role (epoch %lld): %s",
+	    mon.conf->node, (long long)mon.epoch, mon.reason);
+	drop_ok = 0;
+	drop_seen = 0;
+	memset(&vr, 0, sizeof(vr));
+	vr.epoch = mon.epoch;
+	vr.t0 = mon.t0;
+	vr.index = VIP_ALL;
+	monitor_compose(PROC_NET, IMSG_VIP_DROP, &vr, sizeof(vr));
+	if (mon.kill_at != 0)
+		timer_set_at(&mtimers, MT_KILL, mon.kill_at);
+	if (forced && mon.kill_at != 0 && now >= mon.kill_at)
+		log_warnx("demote: already past t0 + L - S: on-standby "
+		    "gets M - S from now");
+}
+
+/*
+ * t0 + L - M passed and heartbeatd said nothing: it may be stalled (a
+ * SIGSTOP, a blocked call).  The application must not run past the
+ * instant a standby may take over, so the monitor demotes by itself.
+ */
+static void
+monitor_deadline(void)
+{
+	if (mon.role != ROLE_ACTIVE)
+		return;
+	log_warnx("demote: t0 + L - M passed with no word from heartbeatd "
+	    "(epoch %lld): demoting", (long long)mon.epoch);
+	mon.role = ROLE_DEMOTING;
+	strlcpy(mon.reason, "lease deadline t0 + L - M passed (monitor)",
+	    sizeof(mon.reason));
+	self_demoted = 1;
+	demotion_begin(1);
+}
+
+/*
+ * t0 + L - S passed and netd has not confirmed the drop (it may be
+ * stalled): the addresses may still answer, so the node enters fault
+ * and on-fault runs, which may fence the application by force.
+ */
+static void
+monitor_kill_deadline(void)
+{
+	struct fo_conf	*conf = mon.conf;
+
+	if (mon.role != ROLE_DEMOTING || drop_seen)
+		return;
+	log_warnx("demote: netd did not confirm the drop by t0 + L - S "
+	    "(epoch %lld): fault", (long long)mon.epoch);
+	alert("fault", "%s: netd did not drop the addresses in time",
+	    conf->node);
+	fault_hook_epoch = mon.epoch;
+	hook_run(JOB_ON_FAULT, conf->on_fault, "fault", mon.epoch,
+	    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
+	demote_done(0);
 }
 
 static void
@@ -683,12 +771,22 @@ monitor_role(struct role_msg *rm)
 		    role_name(rm->role), (long long)rm->epoch,
 		    rm->reason[0] ? ": " : "", rm->reason);
 
+	if (rm->role != ROLE_DEMOTING) {
+		self_demoted = 0;
+		demote_result = -1;
+		timer_stop(&mtimers, MT_KILL);
+	}
+	if (rm->role == ROLE_ACTIVE && rm->demote_at != 0)
+		timer_set_at(&mtimers, MT_DEMOTE, rm->demote_at);
+	else
+		timer_stop(&mtimers, MT_DEMOTE);
+	if (rm->role != ROLE_FAULT)
+		fault_hook_epoch = -2;
+
 	switch (rm->role) {
 	case ROLE_ACTIVE:
 		if (old == ROLE_ACTIVE)
 			break;
-		alert("takeover", "%s active at epoch %lld (%s)", conf->node,
-		    (long long)rm->epoch, rm->reason);
 		vr.epoch = rm->epoch;
 		vr.t0 = rm->t0;
 		vr.index = VIP_ALL;
@@ -702,29 +800,22 @@ monitor_role(struct role_msg *rm)
 		}
 		break;
 	case ROLE_DEMOTING:
-		/* a demotion kills what runs for the active role */
-		hook_cancel(JOB_ON_ACTIVE);
-		hook_cancel(JOB_CHECK);
 		if (old == ROLE_DEMOTING) {
+			hook_cancel(JOB_ON_ACTIVE);
+			hook_cancel(JOB_CHECK);
 			if (rm->forced && !forced_demotion && rm->kill_at > now)
 				hook_cap(JOB_ON_STANDBY, rm->kill_at);
 			forced_demotion |= rm->forced;
+			/* the monitor demoted by itself while heartbeatd
+			 * stalled: it may have missed the answer */
+			if (self_demoted && demote_result != -1)
+				demote_done(demote_result);
 			break;
 		}
-		forced_demotion = rm->forced;
-		alert("demote", "%s leaves the active role (epoch %lld): %s",
-		    conf->node, (long long)rm->epoch, rm->reason);
-		drop_ok = 0;
-		vr.epoch = rm->epoch;
-		vr.t0 = rm->t0;
-		vr.index = VIP_ALL;
-		monitor_compose(PROC_NET, IMSG_VIP_DROP, &vr, sizeof(vr));
-		if (rm->forced && rm->kill_at != 0 && now >= rm->kill_at)
-			log_warnx("demote: already past t0 + L - S: on-standby "
-			    "gets M - S from now");
+		demotion_begin(rm->forced);
 		break;
 	case ROLE_FAULT:
-		if (old == ROLE_FAULT)
+		if (old == ROLE_FAULT || fault_hook_epoch == rm->epoch)
 			break;
 		alert("fault", "%s: %s", conf->node, rm->reason);
 		hook_run(JOB_ON_FAULT, conf->on_fault, "fault", rm->epoch,
@@ -827,11 +918,15 @@ monitor_dispatch_child(enum proc_id id)
 		case IMSG_LEASE_RENEWED:
 			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
 				fatalx("bad IMSG_LEASE_RENEWED");
+			/* after the monitor's own demotion: no extension */
+			if (mon.role != ROLE_ACTIVE || lm.epoch != mon.epoch)
+				break;
 			mon.t0 = lm.t0;
 			mon.demote_at = lm.t0 + conf->timing.dead -
 			    conf->timing.margin;
 			mon.kill_at = lm.t0 + conf->timing.dead -
 			    conf->timing.slack;
+			timer_set_at(&mtimers, MT_DEMOTE, mon.demote_at);
 			{
 				struct vip_req vr = { lm.epoch, lm.t0,
 				    VIP_ALL, 0 };
@@ -890,7 +985,7 @@ monitor_dispatch_child(enum proc_id id)
 				else
 					log_info("demote: last sync round "
 					    "done");
-				demote_done();
+				demote_done(1);
 				break;
 			}
 			control_forward(type, hm.id, &hm, sizeof(hm));
@@ -997,9 +1092,11 @@ monitor_dispatch_child(enum proc_id id)
 		case IMSG_VIP_DROPPED:
 			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_VIP_DROPPED");
-			if (mon.role != ROLE_DEMOTING)
+			if (mon.role != ROLE_DEMOTING || drop_seen)
 				break;
+			drop_seen = 1;
 			drop_ok = o.ok;
+			timer_stop(&mtimers, MT_KILL);
 			standby_hook_start();
 			break;
 		default:

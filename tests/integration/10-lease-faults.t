@@ -1,0 +1,140 @@
+#!/bin/bash
+# The lease under faults that once broke it: a stalled heartbeatd, a
+# stalled netd, an alert command that hangs while the active is cut from
+# the database, a forced demotion with the only other node in
+# maintenance, and a schema that cannot be created.  Hook stamps of both
+# nodes on one clock show that the old active's on-standby (or on-fault)
+# ran before the new active's on-active.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/world.sh"
+require_root
+trap world_down EXIT
+
+H=100
+L=3000
+M=1000
+
+world_up || { echo "1..0 # SKIP could not build the namespaces"; exit 0; }
+pg_start
+ok $? "PostgreSQL runs"
+W_NODES="a b"
+
+other() { [ "$1" = a ] && echo b || echo a; }
+one_active() { [ "$(actives)" = 1 ]; }
+the_active() {
+	local n
+	for n in $W_NODES; do
+		[ "$(role "$n")" = active ] && echo "$n" && return 0
+	done
+	return 1
+}
+
+# stamps_in_order OLD NEW SINCE: OLD's first on-standby or on-fault after
+# SINCE (ns) is before NEW's first on-active after SINCE
+stamps_in_order() {
+	local old new
+	old=$(awk -v s="$3" '$1 > s && ($2 == "on-standby" || $2 == "on-fault") { print $1; exit }' "$W_TMP/hooks.$1")
+	new=$(awk -v s="$3" '$1 > s && $2 == "on-active" { print $1; exit }' "$W_TMP/hooks.$2")
+	diag "$1 stopped at ${old:-never}, $2 started at ${new:-never}"
+	[ -n "$old" ] && [ -n "$new" ] && [ "$old" -lt "$new" ]
+}
+
+# ran_since NODE HOOK SINCE: NODE ran HOOK after SINCE (ns)
+ran_since() {
+	awk -v s="$3" -v h="$2" '$1 > s && $2 == h { f = 1 } END { exit !f }' \
+	    "$W_TMP/hooks.$1" 2>/dev/null
+}
+vip_gone() { ! has_vip "$1"; }
+
+node_conf a
+node_conf b
+node_start a
+wait_for 10000 is_role a active
+ok $? "a is active"
+node_start b
+wait_for 10000 is_role b standby
+ok $? "b is standby"
+
+# --- a stalled heartbeatd: the monitor keeps t0 + L - M itself ---------
+for proc in heartbeatd netd; do
+	A=$(the_active)
+	B=$(other "$A")
+	pid=$(child_pid "${NODE_PID[$A]}" "$proc")
+	since=$(date +%s%N)
+	kill -STOP "$pid"
+	wait_for $(( 4 * L )) ran_since "$B" on-active "$since"
+	ok $? "$A's $proc stopped: $B takes over and runs on-active"
+	check "$A's on-standby or on-fault ran before $B's on-active" \
+	    stamps_in_order "$A" "$B" "$since"
+	kill -CONT "$pid"
+	wait_for 10000 vip_gone "$A"
+	ok $? "$A holds no VIP after SIGCONT"
+	ctl "$A" resume > /dev/null 2>&1
+	wait_for 10000 is_role "$A" standby
+	ok $? "$A ends as standby (after resume when it was in fault)"
+	is "$(holder)" "$B" "the lease names $B"
+done
+
+# --- an alert command that hangs does not delay on-standby --------------
+node_stop a
+node_stop b
+printf '#!/bin/sh\nsleep 30\n' > "$W_TMP/slow-alert"
+chmod 755 "$W_TMP/slow-alert"
+node_conf a "alert command \"$W_TMP/slow-alert\""
+node_conf b "alert command \"$W_TMP/slow-alert\""
+node_start a
+node_start b
+A=$(wait_for 10000 the_active >/dev/null && the_active)
+ok $? "one node is active ($A)"
+B=$(other "$A")
+wait_for 10000 is_role "$B" standby
+since=$(date +%s%N)
+nft_cut "$A"
+wait_holder_b() { [ "$(holder)" = "$B" ]; }
+wait_for $(( 4 * L )) wait_holder_b
+ok $? "$A cut from the database: $B takes the lease"
+wait_for 3000 ran_since "$B" on-active "$since"
+check "with an alert command sleeping 30 s, $A's on-standby ran before $B's on-active" \
+    stamps_in_order "$A" "$B" "$since"
+nft_heal "$A"
+wait_for 10000 is_role "$A" standby
+ok $? "$A is standby once healed"
+
+# --- a forced demotion is followed by a release --------------------------
+node_stop a
+node_stop b
+node_conf a
+node_conf b
+node_start a
+wait_for 10000 is_role a active
+node_start b
+wait_for 10000 is_role b standby
+ctl b standby > /dev/null 2>&1
+wait_for 5000 is_role b maintenance
+ok $? "b is in maintenance"
+pg_stop
+wait_for $(( 2 * L )) is_role a standby
+ok $? "the database is gone for longer than L - M: a demotes to standby"
+sleep 1
+pg_start
+t=$(ms_now)
+wait_for $(( L + 20 * H )) is_role a active
+ok $? "the database is back: a is active again within L + 20 H ($(( $(ms_now) - t )) ms)"
+is "$(holder)" a "the row names a"
+
+# --- a schema that cannot be created ends the daemon, naming schema.sql --
+node_stop a
+node_stop b
+psql_db postgres -c "CREATE DATABASE noschema OWNER postgres" >/dev/null
+psql_db noschema -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" >/dev/null
+W_NODES="a b c"
+host_add c "${NODE_ADDR[c]}" 02:00:00:00:00:13
+node_conf c
+sed -i 's/dbname=failover /dbname=noschema /' "$W_TMP/c.conf"
+node_start c
+wait_for 15000 dead "${NODE_PID[c]}"
+ok $? "with no tables and no right to create them, failoverd exits"
+check "the log names schema.sql" grep -q 'schema.sql' "$W_TMP/c.log"
+NODE_PID[c]=
+
+done_testing
