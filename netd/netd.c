@@ -276,6 +276,7 @@ netd_dispatch(void)
 	struct vip_req		 r;
 	struct lease_msg	 lm;
 	struct ok_msg		 o;
+	char			 a[ADDR_STRLEN];
 	ssize_t			 n;
 	uint32_t		 i;
 	int			 v, probing;
@@ -375,10 +376,20 @@ netd_dispatch(void)
 			    binding || r.t0 < t0)
 				break;
 			t0 = r.t0;
-			for (i = 0; i < nvips; i++)
-				vip_refresh(&vips[i], t0, 0);
 			timer_set_at(&timers, T_DROP, t0 +
 			    nconf.timing.dead - nconf.timing.margin);
+			/* confirmed only while every VIP is bound */
+			for (i = 0; i < nvips; i++)
+				if (vip_refresh(&vips[i], t0) == -1)
+					break;
+			if (i < nvips) {
+				addr_str(&vips[i].c.addr, a, sizeof(a));
+				log_warnx("extension refused: %s is not bound "
+				    "on %s", a, vips[i].c.ifname);
+				netd_fault(FAULT_VIP, "%s lost from %s while the "
+				    "lease is held", a, vips[i].c.ifname);
+				break;
+			}
 			lm.epoch = epoch;
 			lm.t0 = t0;
 			send_main(IMSG_VIP_EXTENDED, &lm, sizeof(lm));

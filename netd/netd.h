@@ -32,7 +32,7 @@ void		 netd_vip_state(struct vip *);
 /* vip.c */
 void		 vip_init(void);
 int		 vip_bind(struct vip *, int64_t, uint64_t);
-int		 vip_refresh(struct vip *, uint64_t, int);
+int		 vip_refresh(struct vip *, uint64_t);
 int		 vip_drop(struct vip *, int64_t, const char *);
 void		 vip_drop_stale(void);
 int		 vip_ifindex(struct vip *);

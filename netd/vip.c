@@ -157,23 +157,19 @@ vip_bind(struct vip *v, int64_t epoch, uint64_t t0)
 	return (0);
 }
 
-/* Renew the kernel lifetime when less than half of it is left. */
+/*
+ * Set the kernel lifetime again from the new t0, at every extension, so
+ * it can lapse only after the lease deadline passed without a renewal
+ * (and a VIP bound with none gets one).  -1 when the VIP is not bound.
+ */
 int
-vip_refresh(struct vip *v, uint64_t t0, int force)
+vip_refresh(struct vip *v, uint64_t t0)
 {
 	char		 a[ADDR_STRLEN];
-	uint64_t	 left_ms, now = now_ms();
 	int		 rc;
 
 	if (!v->bound)
-		return (0);
-	if (!force && v->lft != 0) {
-		left_ms = v->lft_at + v->lft * 1000ULL > now ?
-		    v->lft_at + v->lft * 1000ULL - now : 0;
-		if (left_ms * 2 > v->lft * 1000ULL)
-			return (0);
-	} else if (!force)
-		return (0);
+		return (-1);
 	if ((rc = vip_set(v, t0, NLM_F_REPLACE)) < 0) {
 		log_warnx("refresh of %s: %s", addr_str(&v->c.addr, a,
 		    sizeof(a)), nl_geterror(rc));

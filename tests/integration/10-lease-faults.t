@@ -13,6 +13,7 @@ trap world_down EXIT
 H=100
 L=3000
 M=1000
+TIMING="heartbeat interval ${H}ms dead ${L}ms margin ${M}ms slack 100ms timeout 250ms"
 
 world_up || { echo "1..0 # SKIP could not build the namespaces"; exit 0; }
 pg_start
@@ -121,6 +122,41 @@ t=$(ms_now)
 wait_for $(( L + 20 * H )) is_role a active
 ok $? "the database is back: a is active again within L + 20 H ($(( $(ms_now) - t )) ms)"
 is "$(holder)" a "the row names a"
+
+# --- a database stall between L/2 and L - M leaves the VIP bound --------
+# (the kernel lifetime is set from the new t0 at every extension; it was
+# renewed only when less than half was left, so the kernel removed the
+# VIP during such a stall and the node went on renewing without it)
+node_stop a
+node_stop b
+TIMING="heartbeat interval 500ms dead 20s margin 2s slack 1s timeout 1s"
+node_conf a
+node_conf b
+node_start a
+wait_for 15000 is_role a active
+node_start b
+wait_for 15000 is_role b maintenance
+ctl b resume > /dev/null 2>&1
+wait_for 15000 is_role b standby
+ok $? "dead 20s margin 2s: a active, b standby (resumed)"
+lft_of() {
+	ip -n "$(ns "$1")" -4 -o addr show dev eth0 | grep " $VIP/" |
+	    sed -n 's/.*valid_lft \([0-9]*\)sec.*/\1/p'
+}
+lft_small() { local l; l=$(lft_of a); [ -n "$l" ] && [ "$l" -le 10 ]; }
+wait_for 12000 lft_small
+diag "valid_lft of the VIP on a when PostgreSQL stops: $(lft_of a) s"
+pg_stop
+sleep 12
+pg_start
+both_up() { db_is a up && db_is b up; }
+wait_for 15000 both_up
+ok $? "PostgreSQL back after 12 s: both nodes see it"
+h=$(holder)
+wait_for 5000 has_vip "$h"
+ok $? "the node the lease row names ($h) has the VIP"
+is "$(who_has)" "$(mac_of "$h")" "and its MAC answers the client's arping"
+TIMING="heartbeat interval ${H}ms dead ${L}ms margin ${M}ms slack 100ms timeout 250ms"
 
 # --- a schema that cannot be created ends the daemon, naming schema.sql --
 node_stop a
