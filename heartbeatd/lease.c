@@ -337,8 +337,10 @@ lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
 		st->keep_maintenance = !l->registered_once;
 		return (1);
 	}
-	if (l->dm.on && l->dm.done == 1 && !l->dm.forced) {
-		/* the planned release, naming the node handed over to */
+	if (l->dm.on && l->dm.done == 1 && !l->dm.forced &&
+	    TAILQ_EMPTY(&l->events)) {
+		/* the planned release, naming the node handed over to, after
+		 * the events before it (demote) are in failover_event */
 		st->kind = ST_RELEASE;
 		st->epoch = l->epoch;
 		strlcpy(st->node, l->dm.target, sizeof(st->node));

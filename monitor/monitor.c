@@ -695,8 +695,12 @@ demotion_begin(int forced)
 	vr.t0 = mon.t0;
 	vr.index = VIP_ALL;
 	monitor_compose(PROC_NET, IMSG_VIP_DROP, &vr, sizeof(vr));
+	/* a node that wakes past it (SIGSTOP, a paused VM) gives netd
+	 * M - S from now, as it gives on-standby */
 	if (mon.kill_at != 0)
-		timer_set_at(&mtimers, MT_KILL, mon.kill_at);
+		timer_set_at(&mtimers, MT_KILL, mon.kill_at > now ?
+		    mon.kill_at : now + mon.conf->timing.margin -
+		    mon.conf->timing.slack);
 	if (forced && mon.kill_at != 0 && now >= mon.kill_at)
 		log_warnx("demote: already past t0 + L - S: on-standby "
 		    "gets M - S from now");

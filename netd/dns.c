@@ -166,6 +166,46 @@ dns_update(uint8_t *buf, size_t max, uint16_t id, const char *zone,
 	return (off);
 }
 
+/*
+ * A check that the name still points here: an UPDATE whose only content
+ * is the prerequisite "this RRset exists with exactly this value" (RFC
+ * 2136 2.4.2) and whose update section is empty.  The server answers
+ * NOERROR when it holds, NXRRSET when not, and changes nothing.
+ */
+size_t
+dns_check(uint8_t *buf, size_t max, uint16_t id, const char *zone,
+    const char *name, const struct fo_addr *addr)
+{
+	size_t		 off = 12;
+	uint16_t	 type = addr->af == AF_INET6 ? T_AAAA : T_A;
+	size_t		 alen = addr->af == AF_INET6 ? 16 : 4;
+	int		 pl;
+
+	if (max < 12 || (pl = prefix_len(name, zone)) == -1)
+		return (0);
+	memset(buf, 0, 12);
+	put16(buf, id);
+	put16(buf + 2, OP_UPDATE << 11);
+	put16(buf + 4, 1);		/* zone */
+	put16(buf + 6, 1);		/* prerequisites */
+	if (dns_name_put(buf, max, &off, zone, 0) == -1 || off + 4 > max)
+		return (0);
+	put16(buf + off, T_SOA);
+	put16(buf + off + 2, C_IN);
+	off += 4;
+	if (name_put_ptr(buf, max, &off, name, pl, 12) == -1 ||
+	    off + 10 + alen > max)
+		return (0);
+	put16(buf + off, type);
+	put16(buf + off + 2, C_IN);
+	memset(buf + off + 4, 0, 4);	/* TTL 0 */
+	put16(buf + off + 8, alen);
+	off += 10;
+	memcpy(buf + off, &addr->a, alen);
+	off += alen;
+	return (off);
+}
+
 /* The TSIG variables of RFC 8945 4.3.3, after the message in the MAC. */
 static void
 tsig_vars(crypto_auth_hmacsha256_state *st, const struct dns_key *k,

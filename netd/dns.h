@@ -59,6 +59,8 @@ struct dns_reply {
 
 size_t	 dns_update(uint8_t *, size_t, uint16_t, const char *, const char *,
 	    const struct fo_addr *, uint32_t);
+size_t	 dns_check(uint8_t *, size_t, uint16_t, const char *, const char *,
+	    const struct fo_addr *);
 size_t	 dns_tsig_sign(uint8_t *, size_t, size_t, const struct dns_key *,
 	    uint64_t, uint8_t [DNS_MACLEN]);
 int	 dns_parse_reply(const uint8_t *, size_t, const struct dns_key *,

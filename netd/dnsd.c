@@ -6,7 +6,10 @@
  * only when its MAC verifies, except the unsigned BADSIG and BADKEY a
  * server sends when it cannot check ours.  No answer: retried with
  * backoff until done or told to stop (demoted).  The result, with the
- * exact cause, goes to the monitor.
+ * exact cause, goes to the monitor.  While active, the name is checked
+ * every `ttl' (an UPDATE with only a prerequisite) and updated again
+ * when it points elsewhere, so a late UPDATE of a demoted node cannot
+ * leave the name on it.
  *
  * Runs as _failoverd in the empty chroot with no capabilities; the
  * secret lives only in its memory.
@@ -45,7 +48,8 @@ static struct dns_key		 key;
 static int			 conf_state;
 
 static struct {
-	int		 want;		/* an update is asked for */
+	int		 want;		/* active: the name is ours to keep */
+	int		 check;		/* the next attempt is a check */
 	int64_t		 epoch;
 	int		 fd;		/* the attempt's socket */
 	int		 tcp;
@@ -110,8 +114,12 @@ attempt(int tcp)
 	attempt_close();
 	u.tcp = tcp;
 	u.id = randombytes_uniform(65536);
-	n = dns_update(u.msg + 2, DNS_MAXMSG, u.id, dc.zone, dc.name,
-	    &dc.addr, dc.ttl);
+	if (u.check)
+		n = dns_check(u.msg + 2, DNS_MAXMSG, u.id, dc.zone, dc.name,
+		    &dc.addr);
+	else
+		n = dns_update(u.msg + 2, DNS_MAXMSG, u.id, dc.zone, dc.name,
+		    &dc.addr, dc.ttl);
 	if (n == 0 || (n = dns_tsig_sign(u.msg + 2, n, DNS_MAXMSG, &key,
 	    (uint64_t)time(NULL), u.mac)) == 0)
 		fatalx("cannot build the update of %s", dc.name);
@@ -150,7 +158,8 @@ attempt(int tcp)
 		return;
 	}
 	u.deadline = now_ms() + TRY_TIMEOUT;
-	log_debug("update %s -> %s sent (%s, id %u)", dc.name,
+	log_debug("%s %s -> %s sent (%s, id %u)", u.check ? "check" :
+	    "update", dc.name,
 	    addr_str(&dc.addr, (char [ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
 	    tcp ? "tcp" : "udp", u.id);
 }
@@ -199,12 +208,27 @@ reply(const uint8_t *buf, size_t len)
 		retry_later();
 		return;
 	}
+	if (u.check && (r.rcode == DNS_NXRRSET || r.rcode == DNS_NXDOMAIN)) {
+		log_warnx("dns: %s no longer points to %s: updating it again",
+		    dc.name, addr_str(&dc.addr, a, sizeof(a)));
+		u.check = 0;
+		u.backoff = 1000;
+		attempt(0);
+		return;
+	}
 	switch (r.rcode) {
 	case DNS_NOERROR:
 		attempt_close();
-		u.want = 0;
-		result(1, "dns: %s -> %s (epoch %lld)", dc.name,
-		    addr_str(&dc.addr, a, sizeof(a)), (long long)u.epoch);
+		if (!u.check)
+			result(1, "dns: %s -> %s (epoch %lld)", dc.name,
+			    addr_str(&dc.addr, a, sizeof(a)),
+			    (long long)u.epoch);
+		else
+			log_debug("dns: %s still points here", dc.name);
+		/* watched while active: checked again in a TTL */
+		u.check = 1;
+		u.backoff = 1000;
+		u.deadline = now_ms() + (uint64_t)(dc.ttl ? dc.ttl : 1) * 1000;
 		return;
 	case DNS_REFUSED:
 		result(0, "dns: %s: REFUSED: the server does not allow "
@@ -379,6 +403,7 @@ dnsd_dispatch(void)
 			    sizeof(lm)) == -1)
 				fatalx("bad IMSG_DNS_UPDATE");
 			u.want = 1;
+			u.check = 0;
 			u.epoch = lm.epoch;
 			u.backoff = 1000;
 			u.last[0] = '\0';

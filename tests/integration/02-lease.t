@@ -50,35 +50,6 @@ wait_active() {
 	wait_for "${1:-10000}" the_active >/dev/null && the_active
 }
 
-stamp() {
-	echo "$(date +%s%N) $2 - -" >> "$W_TMP/hooks.$1"
-}
-
-# No two nodes active at once: from the hook stamps of all nodes, an
-# on-active opens a node's active time, its on-standby, a kill or a stop
-# closes it.
-no_split_brain() {
-	python3 - "$W_TMP" <<'EOF'
-import glob, os, sys
-evs = []
-for f in glob.glob(os.path.join(sys.argv[1], "hooks.*")):
-    node = f.rsplit(".", 1)[1]
-    for line in open(f):
-        p = line.split()
-        if len(p) >= 2:
-            evs.append((int(p[0]), node, p[1]))
-evs.sort()
-active = set()
-for t, node, what in evs:
-    if what == "on-active":
-        active.add(node)
-        if len(active) > 1:
-            print("both active at %d: %s" % (t, sorted(active)))
-            sys.exit(1)
-    elif what in ("on-standby", "killed", "stopped"):
-        active.discard(node)
-EOF
-}
 
 # --- both started at the same instant: exactly one active ---------------
 node_conf a

@@ -22,7 +22,7 @@ install -m 600 "$W_TMP/dns/ddns.key" "$W_TMP/ddns.key"
 W_NODES="a b"
 hostname_block() {
 	echo "hostname \"${2:-$DNS_NAME}\" {
-	server $DB_ADDR port ${3:-53} zone \"$DNS_ZONE\" ttl 30
+	server $DB_ADDR port ${3:-53} zone \"$DNS_ZONE\" ttl ${DNS_TTL:-30}
 	key \"${4:-ddns}\" secret-file \"$1\" algorithm hmac-sha256
 }"
 }
@@ -137,5 +137,18 @@ wait_for 20000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
 ok $? "once the server answers, a's retry puts the name back (${WAITED} ms)"
 wait_for 3000 sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status -j | grep -q '\"fault\":null'"
 ok $? "and the fault is cleared"
+
+# while active, dnsd checks the name every ttl and repairs it: a late
+# UPDATE of a demoted node cannot leave the name pointing there
+DNS_TTL=2 a_with "$W_TMP/ddns.key"
+wait_for 10000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
+ok $? "a (ttl 2) is active and the name points to it"
+printf 'server %s\nzone %s\nupdate delete %s A\nupdate add %s 30 A %s\nsend\n' \
+    "$DB_ADDR" "$DNS_ZONE" "$DNS_NAME" "$DNS_NAME" "${NODE_ADDR[b]}" |
+    nsx client nsupdate -k "$W_TMP/dns/ddns.key"
+is "$(dns_ask)" "${NODE_ADDR[b]}" "(a late UPDATE moved the name to b)"
+wait_for 10000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
+ok $? "within a ttl or two a's check repairs it (${WAITED} ms)"
+check "the log says why" grep -q 'no longer points to' "$W_TMP/a.log"
 
 done_testing
