@@ -116,7 +116,7 @@ main(int argc, char *argv[])
 	uint16_t		 id;
 	uint64_t		 t;
 
-	if (sodium_init() == -1 || argc != 2)
+	if (sodium_init() == -1 || argc != 3)
 		return (2);
 	strlcpy(key.name, "ddns", sizeof(key.name));
 	sodium_base642bin(key.secret, sizeof(key.secret), SECRET_B64,
@@ -147,6 +147,18 @@ main(int argc, char *argv[])
 	    &a, 30) == 0, "a name outside the zone is refused");
 	ok(dns_update(buf, 40, 1, "example.com", "nfa.example.com", &a,
 	    30) == 0, "a buffer too small is refused");
+
+	/* the check while active: nsupdate's "prereq yxrrset NAME A ADDR" */
+	caplen = slurp(argv[2], cap, sizeof(cap));
+	n = dns_check(buf, sizeof(buf), cap[0] << 8 | cap[1], "example.com",
+	    "nfa.example.com", &a);
+	ok(caplen == 49 && n == caplen && memcmp(buf, cap, n) == 0,
+	    "the check is nsupdate's prerequisite-only UPDATE, byte for byte "
+	    "(%zu bytes)", n);
+	ok(dns_check(buf, sizeof(buf), 1, "example.com", "nfa.other.org",
+	    &a) == 0 && dns_check(buf, 40, 1, "example.com",
+	    "nfa.example.com", &a) == 0,
+	    "a check outside the zone or too large is refused");
 
 	/* a signed reply verifies; a forged or foreign one does not */
 	len = server_reply(rep, id, 0, 0, mac, t, 0);
