@@ -161,7 +161,7 @@ static struct {
 	uint64_t	 sent_at;
 	uint64_t	 deadline;
 	int		 want_write;
-	int		 polling;	/* PQconnectPoll wants: 1 read, 2 write */
+	int		 polling;	/* PQconnectPoll: 1 read, 2 write */
 	char		 conninfo[CONNINFO_LEN];
 	uint32_t	 timeout;
 	char		 error[FAULT_LEN];
@@ -635,7 +635,9 @@ history_result(PGresult *r, int ok)
 static void
 setup_result(enum query q, PGresult *r, int ok, uint64_t now)
 {
-	const char	*err = r != NULL ? PQresultErrorMessage(r) : "no result";
+	const char	*err;
+
+	err = r != NULL ? PQresultErrorMessage(r) : "no result";
 
 	switch (q) {
 	case Q_CHECK:

@@ -113,7 +113,7 @@ struct lease {
 	uint64_t		 grant_sent;	/* earliest unanswered grant */
 	uint64_t		 renew_sent;	/* a renewal in flight */
 	int64_t			 owed;		/* an epoch to release; -1 */
-	int			 owed_wait;	/* it failed: at the next tick */
+	int			 owed_wait;	/* failed: at the next tick */
 
 	/* the row as last read */
 	int			 row_valid;

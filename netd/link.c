@@ -52,7 +52,8 @@ link_event(struct nlmsghdr *h)
 			link_down[i] = 1;
 			log_warnx("link %s is down", v->c.ifname);
 			if (v->bound)
-				netd_fault(FAULT_LINK, "link: %s is down", v->c.ifname);
+				netd_fault(FAULT_LINK, "link: %s is down",
+				    v->c.ifname);
 		} else if (!down && link_down[i]) {
 			link_down[i] = 0;
 			log_notice("link %s is up again", v->c.ifname);

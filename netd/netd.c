@@ -156,12 +156,14 @@ bind_all(void)
 		log_warnx("address conflict: %s is already at %s on %s", a,
 		    mac, vips[i].c.ifname);
 		/* the reply names the epoch it answers */
-		bound_reply(0, FAULT_CONFLICT, "address conflict: %s is at %s", a, mac);
+		bound_reply(0, FAULT_CONFLICT, "address conflict: %s is at %s",
+		    a, mac);
 		epoch = -1;
 		return;
 	}
 	if (now_ms() >= t0 + nconf.timing.dead - nconf.timing.margin) {
-		bound_reply(0, FAULT_VIP, "lease deadline passed before the bind");
+		bound_reply(0, FAULT_VIP, "lease deadline passed before the "
+		    "bind");
 		epoch = -1;
 		return;
 	}
@@ -386,8 +388,8 @@ netd_dispatch(void)
 				addr_str(&vips[i].c.addr, a, sizeof(a));
 				log_warnx("extension refused: %s is not bound "
 				    "on %s", a, vips[i].c.ifname);
-				netd_fault(FAULT_VIP, "%s lost from %s while the "
-				    "lease is held", a, vips[i].c.ifname);
+				netd_fault(FAULT_VIP, "%s lost from %s while "
+				    "the lease is held", a, vips[i].c.ifname);
 				break;
 			}
 			lm.epoch = epoch;

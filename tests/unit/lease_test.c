@@ -42,6 +42,10 @@ struct node {
 	uint64_t	 sent;
 };
 
+/* the nodes of the scenario under way, freed by reset() */
+static struct node	*live[3];
+static int		 nlive;
+
 static void
 out(void *arg, uint32_t type, const void *data, size_t len)
 {
@@ -82,6 +86,8 @@ node_init(struct node *n, const char *name, int nnodes)
 	n->name = name;
 	snprintf(n->token, sizeof(n->token), "token-%s", name);
 	lease_init(&n->l, &c, p, nnodes, n->token, out, n);
+	if (nlive < 3)
+		live[nlive++] = n;
 }
 
 /* The statement the node sends now, or ST_NONE. */
@@ -210,6 +216,8 @@ tick(struct node *n, uint64_t now)
 static void
 reset(void)
 {
+	while (nlive > 0)
+		lease_free(&live[--nlive]->l);
 	memset(&tab, 0, sizeof(tab));
 }
 
@@ -451,8 +459,8 @@ test_t0(void)
 	settle(&b, t + 1100, ST_NONE);
 	tick(&b, t + 1100);
 	settle(&b, t + 1100, ST_TAKEOVER);
-	ok(b.st.kind == ST_TAKEOVER && b.st.epoch == 1, "and again at %llu on a new "
-	    "connection", (unsigned long long)t + 1100);
+	ok(b.st.kind == ST_TAKEOVER && b.st.epoch == 1, "and again at %llu "
+	    "on a new connection", (unsigned long long)t + 1100);
 	answer(&b, t + 1100, t + 1200);
 	ok(b.l.role == ROLE_ACTIVE && b.l.t0 == t,
 	    "active with t0 = the first send (%llu)",
@@ -540,5 +548,6 @@ main(void)
 	test_t0();
 	test_resume_while_down();
 	test_faults();
+	reset();
 	return (tap_done());
 }
