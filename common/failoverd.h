@@ -282,7 +282,8 @@ enum demote_reason {
 	DEMOTE_SWITCHOVER,	/* planned: hand over to target */
 	DEMOTE_MAINTENANCE,	/* planned: hand over, then maintenance */
 	DEMOTE_SHUTDOWN,	/* planned: hand over, then stop */
-	DEMOTE_FAULT		/* a hook, check or netd fault */
+	DEMOTE_FAULT,		/* a hook, check or netd fault */
+	DEMOTE_DEADLINE		/* forced: the monitor's t0 + L - M passed */
 };
 
 /* IMSG_DEMOTE (monitor asks), IMSG_SWITCHOVER (control) */

@@ -576,6 +576,7 @@ static void
 parse_reply(PGresult *r, int ok, struct lease_reply *rp)
 {
 	struct lease_row *row = &rp->row;
+	long long	 ms;
 
 	rp->ok = ok;
 	if (!ok) {
@@ -597,7 +598,9 @@ parse_reply(PGresult *r, int ok, struct lease_reply *rp)
 		row->epoch = strtoll(value(r, 2), NULL, 10);
 		row->beat = strtoll(value(r, 3), NULL, 10);
 		strlcpy(row->handover, value(r, 4), sizeof(row->handover));
-		row->lease_ms = strtoul(value(r, 5), NULL, 10);
+		/* a lease_ms out of range counts as none: our own L */
+		ms = strtoll(value(r, 5), NULL, 10);
+		row->lease_ms = ms > 0 && ms <= INT32_MAX ? ms : 0;
 		parse_nodes(PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6),
 		    &rp->nodes);
 		break;
@@ -641,10 +644,15 @@ setup_result(enum query q, PGresult *r, int ok, uint64_t now)
 
 	switch (q) {
 	case Q_CHECK:
-		if (ok && PQntuples(r) == 1 &&
-		    strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+		if (!ok || PQntuples(r) != 1) {
+			/* a failed look is no answer: look again later */
+			db_drop(err);
+			return;
+		}
+		if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+			db.create_failed = 0;
 			db.setup = 3;
-		else if (db.setup == 0)
+		} else if (db.setup == 0)
 			db.setup = 1;
 		else
 			fatalx("database: the failover tables are missing and "

@@ -337,7 +337,7 @@ heartbeatd_dispatch(void)
 			break;
 		case IMSG_DEMOTE:
 			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1 ||
-			    d.reason > DEMOTE_FAULT)
+			    d.reason > DEMOTE_DEADLINE)
 				fatalx("bad IMSG_DEMOTE");
 			d.target[NAME_LEN - 1] = '\0';
 			d.detail[FAULT_LEN - 1] = '\0';

@@ -277,7 +277,7 @@ lease_timers(struct lease *l, uint64_t now)
 		connect = 1;
 	if (timer_fired(l, LT_TICK, now)) {
 		l->want_poll = 1;
-		l->owed_wait = 0;
+		l->err_wait = 0;
 		timer_at(l, LT_TICK, now + l->conf.timing.interval);
 	}
 	if (timer_fired(l, LT_TAKEOVER, now))
@@ -330,11 +330,14 @@ lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
 		return (0);
 
 	if (!l->registered) {
+		if (l->err_wait)
+			return (0);
 		st->kind = ST_REGISTER;
 		st->role = role_name(l->role == ROLE_STARTING ? ROLE_STANDBY :
 		    l->role);
-		/* only the first registration keeps a maintenance of before */
-		st->keep_maintenance = !l->registered_once;
+		/* only the first registration keeps a maintenance of before,
+		 * and only when no standby or resume was asked since */
+		st->keep_maintenance = !l->registered_once && !l->maint_set;
 		return (1);
 	}
 	if (l->dm.on && l->dm.done == 1 && !l->dm.forced &&
@@ -346,15 +349,18 @@ lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
 		strlcpy(st->node, l->dm.target, sizeof(st->node));
 		strlcpy(st->detail, l->dm.detail, sizeof(st->detail));
 		l->dm.done = 2;		/* sent */
+		l->release_out = 1;
 		return (1);
 	}
-	if (l->owed != -1 && !l->owed_wait) {
+	if (l->owed != -1 && !l->err_wait) {
 		st->kind = ST_RELEASE;
 		st->epoch = l->owed;
 		strlcpy(st->detail, "not acting on it", sizeof(st->detail));
+		l->release_out = 2;
 		return (1);
 	}
-	if (l->want_takeover && l->role == ROLE_STANDBY && l->row_valid &&
+	if (l->want_takeover && !l->err_wait && l->role == ROLE_STANDBY &&
+	    l->row_valid &&
 	    l->take_epoch >= 0 && l->row.epoch == l->take_epoch &&
 	    l->row.beat == l->take_beat) {
 		l->want_takeover = 0;
@@ -367,8 +373,8 @@ lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
 		return (1);
 	}
 	l->want_takeover = 0;
-	if (l->want_acquire && l->role == ROLE_STANDBY && l->row_valid &&
-	    l->row.holder[0] == '\0') {
+	if (l->want_acquire && !l->err_wait && l->role == ROLE_STANDBY &&
+	    l->row_valid && l->row.holder[0] == '\0') {
 		l->want_acquire = 0;
 		st->kind = ST_ACQUIRE;
 		st->epoch = l->row.epoch;
@@ -424,10 +430,13 @@ lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
 void
 lease_db_ready(struct lease *l, uint64_t now)
 {
-	(void)now;
 	l->db_ready = 1;
 	l->backoff = 0;
 	l->registered = 0;
+	l->release_out = 0;
+	/* the tick also ends the wait after a failed statement */
+	if (!timer_on(l, LT_TICK))
+		timer_at(l, LT_TICK, now + l->conf.timing.interval);
 }
 
 void
@@ -439,10 +448,12 @@ lease_db_down(struct lease *l, uint64_t now, const char *err)
 	(void)err;
 	l->db_ready = 0;
 	l->registered = 0;
-	/* reconnect soon: an active node has L - M to renew */
+	l->release_out = 0;
+	/* reconnect soon: an active node has L - M to renew, and a healed
+	 * network is noticed within (L - M) / 4 */
 	cap = (t->dead - t->margin) / 4;
-	if (cap < t->interval)
-		cap = t->interval;
+	if (cap == 0)
+		cap = 1;
 	l->backoff = l->backoff == 0 ? 100 : l->backoff * 2;
 	if (l->backoff > cap)
 		l->backoff = cap;
@@ -501,6 +512,26 @@ static int
 fault_clears(uint32_t src)
 {
 	return (src == FAULT_CHECK || src == FAULT_LINK || src == FAULT_DB);
+}
+
+/*
+ * The role a node not active settles in: fault while a fault that
+ * clears by itself (check, link) still holds, whatever role it was in
+ * when that was seen; else maintenance or standby.
+ */
+static enum role
+calm_role(struct lease *l, const char **why)
+{
+	uint32_t	 src;
+
+	for (src = 0; src < FAULT_MAX; src++)
+		if (l->faulty & (1U << src)) {
+			l->fault_src = src;
+			*why = l->fault_why[src];
+			return (ROLE_FAULT);
+		}
+	*why = "";
+	return (l->maintenance ? ROLE_MAINTENANCE : ROLE_STANDBY);
 }
 
 static void
@@ -565,12 +596,21 @@ finish_demotion(struct lease *l)
 		l->fault_src = FAULT_HOOK;
 		l->unclean = 1;
 		event_add(l, "fault", "%s", why);
-	} else if (then == ROLE_FAULT) {
+	} else if (then == ROLE_FAULT && (!fault_clears(l->fault_src) ||
+	    (l->faulty & (1U << l->fault_src)))) {
 		strlcpy(why, l->dm.detail, sizeof(why));
 		event_add(l, "fault", "%s", why);
-	} else if (then == ROLE_MAINTENANCE) {
-		l->maintenance = 1;
-		event_add(l, "maintenance", "after handing over");
+	} else {
+		const char	*w;
+
+		if (then == ROLE_MAINTENANCE) {
+			l->maintenance = 1;
+			event_add(l, "maintenance", "after handing over");
+		}
+		/* a fault seen during the demotion, or one that cleared */
+		if ((then = calm_role(l, &w)) == ROLE_FAULT)
+			event_add(l, "fault", "%s", w);
+		strlcpy(why, w, sizeof(why));
 	}
 	memset(&l->dm, 0, sizeof(l->dm));
 	set_role(l, then, why);
@@ -765,7 +805,14 @@ grant_reply(struct lease *l, uint64_t now, uint64_t sent,
 	uint64_t	 first = l->grant_sent != 0 && l->grant_sent < sent ?
 			    l->grant_sent : sent;
 
-	if (!r->ok || r->rows != 1) {
+	if (!r->ok) {
+		/* an error: nothing committed; again after the next tick */
+		l->grant_sent = 0;
+		l->err_wait = 1;
+		l->want_poll = 1;
+		return;
+	}
+	if (r->rows != 1) {
 		/* none granted by this one; an earlier one may still be */
 		l->want_poll = 1;
 		return;
@@ -827,10 +874,13 @@ lease_reply(struct lease *l, uint64_t now, uint64_t sent,
 		    "renewal" : "statement", r->error);
 	switch (r->kind) {
 	case ST_REGISTER:
-		if (!r->ok)
+		if (!r->ok) {
+			l->err_wait = 1;	/* again at the tick */
 			break;
+		}
 		l->registered = 1;
-		if (r->maintenance && !l->registered_once && !l->maintenance) {
+		if (r->maintenance && !l->registered_once && !l->maintenance &&
+		    !l->maint_set) {
 			l->maintenance = 1;
 			log_notice("in maintenance (kept from before)");
 			if (l->role == ROLE_STANDBY)
@@ -858,16 +908,19 @@ lease_reply(struct lease *l, uint64_t now, uint64_t sent,
 	case ST_RELEASE:
 		if (r->ok && r->rows == 1)
 			log_notice("release: epoch %lld%s%s", (long long)
-			    (l->owed != -1 ? l->owed : l->epoch),
-			    l->dm.target[0] ? ", handed over to " : "",
-			    l->dm.target);
-		if (l->owed != -1) {
+			    (l->release_out == 2 ? l->owed : l->epoch),
+			    l->release_out == 1 && l->dm.target[0] ?
+			    ", handed over to " : "", l->release_out == 1 ?
+			    l->dm.target : "");
+		if (l->release_out == 2) {
 			if (r->ok)
 				l->owed = -1;
 			else
-				l->owed_wait = 1;	/* again at the tick */
-		} else if (l->dm.on && l->dm.done == 2)
+				l->err_wait = 1;	/* again at the tick */
+		} else if (l->release_out == 1 && l->dm.on &&
+		    l->dm.done == 2)
 			finish_demotion(l);
+		l->release_out = 0;
 		l->want_poll = 1;
 		break;
 	case ST_HANDOVER:
@@ -895,16 +948,21 @@ lease_reply(struct lease *l, uint64_t now, uint64_t sent,
 void
 lease_start(struct lease *l, uint64_t now, int ok, const char *why)
 {
+	const char	*w;
+	enum role	 r;
+
 	(void)now;
 	l->started = 1;
 	if (!ok) {
 		l->fault_src = FAULT_HOOK;
 		l->unclean = 1;
 		set_role(l, ROLE_FAULT, why);
-	} else if (l->maintenance)
-		set_role(l, ROLE_MAINTENANCE, "");
-	else
-		set_role(l, ROLE_STANDBY, "");
+	} else if (l->role == ROLE_FAULT && !fault_clears(l->fault_src))
+		;	/* a fault seen while starting stands */
+	else {
+		r = calm_role(l, &w);
+		set_role(l, r, w);
+	}
 	l->want_poll = 1;
 }
 
@@ -921,7 +979,12 @@ lease_demote(struct lease *l, uint64_t now, const struct demote_msg *d)
 {
 	const char	*target;
 
-	(void)now;
+	if (d->reason == DEMOTE_DEADLINE) {
+		/* the monitor demoted by itself: a renewal it did not pass on
+		 * to netd must not keep this process active */
+		lease_lost(l, now, "the monitor's deadline t0 + L - M passed");
+		return;
+	}
 	if (l->role != ROLE_ACTIVE)
 		return;
 	target = d->target[0] ? d->target : best_standby(l);
@@ -963,20 +1026,34 @@ lease_demote_done(struct lease *l, uint64_t now, int ok, int64_t epoch)
 void
 lease_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
 {
+	const char	*why;
+	enum role	 r;
+
 	(void)now;
+	if (f->source == FAULT_SYNC || f->source == FAULT_DB)
+		return;		/* alerts, not roles */
+	/* kept whatever the role: a fault seen in maintenance or during a
+	 * demotion still counts when the node settles */
+	if (fault_clears(f->source)) {
+		if (f->ok)
+			l->faulty &= ~(1U << f->source);
+		else {
+			l->faulty |= 1U << f->source;
+			strlcpy(l->fault_why[f->source], f->reason,
+			    sizeof(l->fault_why[0]));
+		}
+	}
 	if (f->ok) {
 		if (l->role == ROLE_FAULT && l->fault_src == f->source &&
 		    fault_clears(f->source)) {
-			l->fault_src = 0;
 			event_add(l, "resume", "%s healthy again",
 			    fault_name(f->source));
-			set_role(l, l->maintenance ? ROLE_MAINTENANCE :
-			    ROLE_STANDBY, "");
+			l->fault_src = 0;
+			r = calm_role(l, &why);
+			set_role(l, r, why);
 		}
 		return;
 	}
-	if (f->source == FAULT_SYNC || f->source == FAULT_DB)
-		return;		/* alerts, not roles */
 	switch (l->role) {
 	case ROLE_ACTIVE:
 		l->fault_src = f->source;
@@ -1066,6 +1143,7 @@ lease_maintenance(struct lease *l, uint64_t now, const struct demote_msg *d)
 	const char	*target;
 
 	(void)now;
+	l->maint_set = 1;
 	if (d->reason) {
 		if (l->role == ROLE_ACTIVE) {
 			if ((target = best_standby(l)) == NULL) {
@@ -1094,11 +1172,22 @@ lease_maintenance(struct lease *l, uint64_t now, const struct demote_msg *d)
 	}
 	/* resume: leave maintenance, clear a fault */
 	if (l->role == ROLE_MAINTENANCE || l->role == ROLE_FAULT) {
+		const char	*why;
+		enum role	 r;
+
 		l->maintenance = 0;
 		l->fault_src = 0;
 		l->unclean = 0;
 		event_add(l, "resume", "was %s", role_name(l->role));
-		set_role(l, l->started ? ROLE_STANDBY : ROLE_STARTING, "");
+		r = calm_role(l, &why);
+		if (r == ROLE_FAULT) {
+			/* a check or a link that still fails */
+			set_role(l, r, why);
+			req_result(l, d->id, 1, "resume: still in fault: %s",
+			    why);
+			return;
+		}
+		set_role(l, l->started ? r : ROLE_STARTING, "");
 		l->want_poll = 1;
 		req_result(l, d->id, 0, "resumed: standby");
 		return;

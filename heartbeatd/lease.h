@@ -100,6 +100,9 @@ struct lease {
 	int			 started;	/* the monitor's start done */
 	int			 maintenance;
 	uint32_t		 fault_src;	/* FAULT_*: what clears it */
+	uint32_t		 faulty;	/* 1 << FAULT_*: failing now */
+	char			 fault_why[FAULT_MAX][FAULT_LEN];
+	int			 maint_set;	/* standby or resume was asked */
 	int			 unclean;	/* a demotion failed */
 	char			 reason[FAULT_LEN];
 	int			 db_ready;
@@ -113,7 +116,9 @@ struct lease {
 	uint64_t		 grant_sent;	/* earliest unanswered grant */
 	uint64_t		 renew_sent;	/* a renewal in flight */
 	int64_t			 owed;		/* an epoch to release; -1 */
-	int			 owed_wait;	/* failed: at the next tick */
+	int			 err_wait;	/* a statement failed: the
+						   next tick tries again */
+	int			 release_out;	/* 1 planned, 2 owed */
 
 	/* the row as last read */
 	int			 row_valid;

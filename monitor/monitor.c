@@ -605,6 +605,7 @@ static int	 self_demoted;	/* the monitor started it at t0 + L - M */
 static int	 demote_result = -1;	/* told heartbeatd; -1: not yet */
 static int64_t	 fault_hook_epoch = -2;	/* on-fault ran for it already */
 static void	 standby_hook_start(void);
+static void	 fault_hook(int64_t, const char *);
 
 #define FINAL_SYNC_ID	0xffffffffU	/* not a control connection's */
 static int	 final_sync;
@@ -644,6 +645,9 @@ standby_hook_done(enum job_kind kind, int status)
 	}
 	if (status != 0)
 		alert("hook-failed", "on-standby exited %d", status);
+	if (self_demoted && !(status == 0 && drop_ok))
+		fault_hook(mon.epoch, "on-standby failed while heartbeatd was "
+		    "silent");
 	demote_done(status == 0 && drop_ok);
 }
 
@@ -671,6 +675,20 @@ standby_hook_start(void)
 	    timeout, hard, standby_hook_done);
 }
 
+/* The monitor enters fault by itself: on-fault runs, once an epoch. */
+static void
+fault_hook(int64_t epoch, const char *why)
+{
+	struct fo_conf	*conf = mon.conf;
+
+	if (fault_hook_epoch == epoch)
+		return;
+	alert("fault", "%s: %s", conf->node, why);
+	fault_hook_epoch = epoch;
+	hook_run(JOB_ON_FAULT, conf->on_fault, "fault", epoch,
+	    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
+}
+
 /*
  * Leaving the active role: what runs for it is killed, netd drops the
  * addresses, then on-standby runs (standby_hook_start).  The drop must
@@ -684,6 +702,11 @@ demotion_begin(int forced)
 
 	hook_cancel(JOB_ON_ACTIVE);
 	hook_cancel(JOB_CHECK);
+	/* an update not yet done, and the watch of the name, stop */
+	if (mon.conf->hostname != NULL) {
+		monitor_compose(PROC_DNS, IMSG_DNS_STOP, NULL, 0);
+		mon.dns_fault[0] = '\0';
+	}
 	forced_demotion = forced;
 	demote_result = -1;
 	alert("demote", "%s leaves the active role (epoch %lld): %s",
@@ -714,6 +737,19 @@ demotion_begin(int forced)
 static void
 monitor_deadline(void)
 {
+	struct demote_msg	 d;
+	uint64_t		 now = now_ms();
+
+	if (mon.role == ROLE_DEMOTING && !forced_demotion) {
+		/* a planned demotion ran into the deadline: on-standby is
+		 * killed at t0 + L - S now */
+		log_warnx("demote: t0 + L - M passed during a planned "
+		    "demotion (epoch %lld)", (long long)mon.epoch);
+		forced_demotion = 1;
+		if (mon.kill_at > now)
+			hook_cap(JOB_ON_STANDBY, mon.kill_at);
+		return;
+	}
 	if (mon.role != ROLE_ACTIVE)
 		return;
 	log_warnx("demote: t0 + L - M passed with no word from heartbeatd "
@@ -723,6 +759,11 @@ monitor_deadline(void)
 	    sizeof(mon.reason));
 	self_demoted = 1;
 	demotion_begin(1);
+	/* and heartbeatd, if it renewed meanwhile, stops acting on it */
+	memset(&d, 0, sizeof(d));
+	d.reason = DEMOTE_DEADLINE;
+	strlcpy(d.detail, mon.reason, sizeof(d.detail));
+	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
 }
 
 /*
@@ -733,17 +774,11 @@ monitor_deadline(void)
 static void
 monitor_kill_deadline(void)
 {
-	struct fo_conf	*conf = mon.conf;
-
 	if (mon.role != ROLE_DEMOTING || drop_seen)
 		return;
 	log_warnx("demote: netd did not confirm the drop by t0 + L - S "
 	    "(epoch %lld): fault", (long long)mon.epoch);
-	alert("fault", "%s: netd did not drop the addresses in time",
-	    conf->node);
-	fault_hook_epoch = mon.epoch;
-	hook_run(JOB_ON_FAULT, conf->on_fault, "fault", mon.epoch,
-	    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
+	fault_hook(mon.epoch, "netd did not drop the addresses in time");
 	demote_done(0);
 }
 
@@ -780,11 +815,13 @@ monitor_role(struct role_msg *rm)
 		demote_result = -1;
 		timer_stop(&mtimers, MT_KILL);
 	}
-	if (rm->role == ROLE_ACTIVE && rm->demote_at != 0)
+	/* kept while demoting too: a planned demotion may run into it */
+	if ((rm->role == ROLE_ACTIVE || rm->role == ROLE_DEMOTING) &&
+	    rm->demote_at != 0)
 		timer_set_at(&mtimers, MT_DEMOTE, rm->demote_at);
 	else
 		timer_stop(&mtimers, MT_DEMOTE);
-	if (rm->role != ROLE_FAULT)
+	if (rm->role == ROLE_ACTIVE || rm->role == ROLE_STANDBY)
 		fault_hook_epoch = -2;
 
 	switch (rm->role) {

@@ -170,6 +170,9 @@ vip_refresh(struct vip *v, uint64_t t0)
 
 	if (!v->bound)
 		return (-1);
+	/* less than 2 s left: keep the kernel's end, never make it none */
+	if (v->lft != 0 && vip_lifetime(t0) == 0)
+		return (0);
 	if ((rc = vip_set(v, t0, NLM_F_REPLACE)) < 0) {
 		log_warnx("refresh of %s: %s", addr_str(&v->c.addr, a,
 		    sizeof(a)), nl_geterror(rc));

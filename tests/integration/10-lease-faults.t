@@ -30,11 +30,11 @@ the_active() {
 	return 1
 }
 
-# stamps_in_order OLD NEW SINCE: OLD's first on-standby or on-fault after
-# SINCE (ns) is before NEW's first on-active after SINCE
+# stamps_in_order OLD NEW SINCE [HOOK]: OLD's first on-standby or
+# on-fault (or HOOK) after SINCE (ns) is before NEW's first on-active
 stamps_in_order() {
 	local old new
-	old=$(awk -v s="$3" '$1 > s && ($2 == "on-standby" || $2 == "on-fault") { print $1; exit }' "$W_TMP/hooks.$1")
+	old=$(awk -v s="$3" -v h="${4:-}" '$1 > s && (h == "" ? ($2 == "on-standby" || $2 == "on-fault") : $2 == h) { print $1; exit }' "$W_TMP/hooks.$1")
 	new=$(awk -v s="$3" '$1 > s && $2 == "on-active" { print $1; exit }' "$W_TMP/hooks.$2")
 	diag "$1 stopped at ${old:-never}, $2 started at ${new:-never}"
 	[ -n "$old" ] && [ -n "$new" ] && [ "$old" -lt "$new" ]
@@ -75,6 +75,25 @@ for proc in heartbeatd netd; do
 	ok $? "$A ends as standby (after resume when it was in fault)"
 	is "$(holder)" "$B" "the lease names $B"
 done
+
+# --- a stalled heartbeatd and an on-standby that fails: on-fault runs ---
+A=$(the_active)
+B=$(other "$A")
+touch "$W_TMP/fail.$A.on-standby"
+pid=$(child_pid "${NODE_PID[$A]}" heartbeatd)
+since=$(date +%s%N)
+kill -STOP "$pid"
+wait_for $(( 4 * L )) ran_since "$B" on-active "$since"
+ok $? "$A's heartbeatd stopped, its on-standby fails: $B takes over"
+check "$A's on-fault ran before $B's on-active" \
+    stamps_in_order "$A" "$B" "$since" on-fault
+kill -CONT "$pid"
+rm -f "$W_TMP/fail.$A.on-standby"
+wait_for 10000 is_role "$A" fault
+ok $? "$A, woken, is in fault"
+ctl "$A" resume > /dev/null 2>&1
+wait_for 10000 is_role "$A" standby
+ok $? "and standby after resume"
 
 # --- an alert command that hangs does not delay on-standby --------------
 node_stop a

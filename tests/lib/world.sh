@@ -62,8 +62,9 @@ world_up() {
 	host_add client "$CLIENT_ADDR" 02:00:00:00:01:00
 	host_add a "${NODE_ADDR[a]}" 02:00:00:00:00:11
 	host_add b "${NODE_ADDR[b]}" 02:00:00:00:00:12
-	printf '#!/bin/sh\n# stamp: ns-since-epoch hook role epoch\necho "$(date +%%s%%N) $1 $FAILOVER_ROLE $FAILOVER_EPOCH" >> %s/hooks.$FAILOVER_NODE\n' \
-	    "$W_TMP" > "$W_TMP/hook"
+	# the hook stamps its run; it fails while $W_TMP/fail.NODE.HOOK exists
+	printf '#!/bin/sh\n# stamp: ns-since-epoch hook role epoch\necho "$(date +%%s%%N) $1 $FAILOVER_ROLE $FAILOVER_EPOCH" >> %s/hooks.$FAILOVER_NODE\n[ -e %s/fail.$FAILOVER_NODE.$1 ] && exit 1\nexit 0\n' \
+	    "$W_TMP" "$W_TMP" > "$W_TMP/hook"
 	chmod 755 "$W_TMP/hook"
 }
 

@@ -537,6 +537,138 @@ test_faults(void)
 	    "then fault, with the lease released");
 }
 
+static void
+test_resume_before_registration(void)
+{
+	struct node	 a;
+	struct lease_reply r;
+
+	/* maintenance kept from before the restart; the database is down
+	 * at start and the operator resumes before it answers */
+	reset();
+	node_init(&a, "a", 2);
+	lease_start(&a.l, 0, 1, "");
+	lease_maintenance(&a.l, 10, &(struct demote_msg){ 0, 0, "", "" });
+	lease_db_ready(&a.l, 1000);
+	ok(send_at(&a, 1000) == ST_REGISTER && !a.st.keep_maintenance,
+	    "a resume before the first registration: it keeps no old "
+	    "maintenance");
+	apply(&a, 1000, &r);
+	r.maintenance = 1;
+	a.st.kind = ST_NONE;
+	lease_reply(&a.l, 1000, 1000, &r);
+	ok(a.l.role == ROLE_STANDBY, "and the node stays standby");
+}
+
+static void
+test_faults_kept(void)
+{
+	struct node	 a;
+	struct fault_msg f;
+
+	/* the check fails on the active and recovers during on-standby */
+	reset();
+	node_init(&a, "a", 2);
+	make_active(&a, 0);
+	memset(&f, 0, sizeof(f));
+	f.source = FAULT_CHECK;
+	strlcpy(f.reason, "check failed 3 times", sizeof(f.reason));
+	lease_fault(&a.l, 2000, &f);
+	ok(a.l.role == ROLE_DEMOTING, "a failing check demotes the active");
+	f.ok = 1;
+	lease_fault(&a.l, 2050, &f);
+	lease_demote_done(&a.l, 2100, 1, a.l.epoch);
+	settle(&a, 2100, ST_NONE);
+	ok(a.l.role == ROLE_STANDBY && tab.holder[0] == '\0',
+	    "the check recovered during on-standby: standby, not fault");
+
+	/* a check that fails in maintenance still counts at resume */
+	reset();
+	node_init(&a, "a", 2);
+	boot(&a, 0);
+	lease_maintenance(&a.l, 10, &(struct demote_msg){ 1, 0, "", "" });
+	f.ok = 0;
+	lease_fault(&a.l, 20, &f);
+	ok(a.l.role == ROLE_MAINTENANCE, "a failing check in maintenance");
+	lease_maintenance(&a.l, 30, &(struct demote_msg){ 0, 0, "", "" });
+	ok(a.l.role == ROLE_FAULT, "resume: fault, since the check still "
+	    "fails");
+	f.ok = 1;
+	lease_fault(&a.l, 40, &f);
+	ok(a.l.role == ROLE_STANDBY, "and standby once it passes");
+
+	/* a link fault seen while starting stands after the start */
+	reset();
+	node_init(&a, "a", 2);
+	memset(&f, 0, sizeof(f));
+	f.source = FAULT_LINK;
+	lease_fault(&a.l, 0, &f);
+	lease_start(&a.l, 10, 1, "");
+	ok(a.l.role == ROLE_FAULT, "a link down at start: fault after the "
+	    "start too");
+}
+
+static void
+test_no_spin(void)
+{
+	struct node		 a;
+	struct lease_reply	 r;
+
+	/* a registration that fails waits for the tick */
+	reset();
+	node_init(&a, "a", 2);
+	lease_db_ready(&a.l, 0);
+	ok(send_at(&a, 0) == ST_REGISTER, "a registers");
+	memset(&r, 0, sizeof(r));
+	r.kind = ST_REGISTER;
+	strlcpy(r.error, "permission denied", sizeof(r.error));
+	a.st.kind = ST_NONE;
+	lease_reply(&a.l, 5, 0, &r);
+	ok(send_at(&a, 5) == ST_NONE, "it failed: nothing is sent again "
+	    "at once");
+	(void)lease_timers(&a.l, H);
+	ok(send_at(&a, H) == ST_REGISTER, "the tick tries again");
+
+	/* a takeover that fails waits too, and leaves no t0 behind */
+	reset();
+	node_init(&a, "a", 2);
+	boot(&a, 0);
+	strlcpy(tab.holder, "b", sizeof(tab.holder));
+	strlcpy(tab.token, "token-b", sizeof(tab.token));
+	tab.epoch = 1;
+	tick(&a, H);
+	settle(&a, H, ST_NONE);
+	(void)lease_timers(&a.l, H + L);
+	ok(send_at(&a, H + L) == ST_TAKEOVER, "a sends a takeover");
+	memset(&r, 0, sizeof(r));
+	r.kind = ST_TAKEOVER;
+	strlcpy(r.error, "lock timeout", sizeof(r.error));
+	a.st.kind = ST_NONE;
+	lease_reply(&a.l, H + L + 5, H + L, &r);
+	settle(&a, H + L + 5, ST_TAKEOVER);
+	(void)lease_timers(&a.l, H + L + 6);
+	ok(send_at(&a, H + L + 6) != ST_TAKEOVER && a.l.grant_sent == 0,
+	    "it failed: no takeover again before the tick, no t0 kept");
+}
+
+static void
+test_monitor_deadline(void)
+{
+	struct node	 a;
+
+	reset();
+	node_init(&a, "a", 2);
+	make_active(&a, 0);
+	lease_demote(&a.l, 1500, &(struct demote_msg){ DEMOTE_DEADLINE, 0,
+	    "", "the monitor's deadline" });
+	ok(a.l.role == ROLE_DEMOTING && a.role.forced,
+	    "the monitor demoted by itself: heartbeatd's demotion is forced");
+	lease_demote_done(&a.l, 1600, 1, a.l.epoch);
+	settle(&a, 1600, ST_NONE);
+	ok(a.l.role == ROLE_STANDBY && tab.holder[0] == '\0',
+	    "standby, and the lease released");
+}
+
 int
 main(void)
 {
@@ -548,6 +680,10 @@ main(void)
 	test_t0();
 	test_resume_while_down();
 	test_faults();
+	test_resume_before_registration();
+	test_faults_kept();
+	test_no_spin();
+	test_monitor_deadline();
 	reset();
 	return (tap_done());
 }
