@@ -116,6 +116,19 @@ drop_all(const char *why)
 	return (rc);
 }
 
+/* t0 + L - M on netd's own timer: drop, and say so with the reason. */
+static void
+deadline_drop(void)
+{
+	struct ok_msg	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.epoch = epoch;
+	o.ok = drop_all("lease deadline t0 + L - M") == 0;
+	strlcpy(o.reason, "lease deadline t0 + L - M", sizeof(o.reason));
+	send_main(IMSG_VIP_DROPPED, &o, sizeof(o));
+}
+
 static void
 bound_reply(int ok, uint32_t src, const char *fmt, ...)
     __attribute__((__format__ (printf, 3, 4)));
@@ -242,7 +255,7 @@ netd_main(int debug, int verbose)
 		if (pfd[1].revents & POLLIN) {
 			timer_ack(&timers);
 			if (timer_due(&timers, T_DROP))
-				drop_all("lease deadline t0 + L - M");
+				deadline_drop();
 			if (timer_due(&timers, T_PROBE))
 				bind_all();
 			if (timer_due(&timers, T_GARP))

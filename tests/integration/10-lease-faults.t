@@ -177,6 +177,21 @@ ok $? "the node the lease row names ($h) has the VIP"
 is "$(who_has)" "$(mac_of "$h")" "and its MAC answers the client's arping"
 TIMING="heartbeat interval ${H}ms dead ${L}ms margin ${M}ms slack 100ms timeout 250ms"
 
+# --- a VIP bound with no kernel lifetime gets one at the next renewal ---
+# (probe wait 2.5 s of dead 4 s: less than 2 s are left at the bind)
+node_stop a
+node_stop b
+TIMING="heartbeat interval 100ms dead 4s margin 1s slack 100ms timeout 250ms"
+node_conf a "probe wait 2500ms"
+: > "$W_TMP/a.log"
+node_start a
+wait_for 15000 grep -q 'no kernel lifetime' "$W_TMP/a.log"
+ok $? "a binds the VIP with no kernel lifetime (too little was left)"
+lft_set() { [ -n "$(lft_of a)" ]; }
+wait_for 3000 lft_set
+ok $? "the next renewal gives it one ($(lft_of a) s, ${WAITED} ms later)"
+TIMING="heartbeat interval ${H}ms dead ${L}ms margin ${M}ms slack 100ms timeout 250ms"
+
 # --- a schema that cannot be created ends the daemon, naming schema.sql --
 node_stop a
 node_stop b
