@@ -14,7 +14,8 @@ PKGS =		libpq libsodium libbsd-overlay libnl-3.0 libnl-route-3.0 libseccomp
 
 B =		build
 CFLAGS ?=	-O2 -g
-CFLAGS +=	-Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Icommon -Imonitor -I$(B)
+# each directory sees only common/ and itself (added per object below)
+CFLAGS +=	-Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Icommon
 CFLAGS +=	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS +=	$(shell $(PKG_CONFIG) --libs $(PKGS))
 ifeq ($(SANITIZE),1)
@@ -34,10 +35,11 @@ COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 MONITOR =	monitor/monitor.c monitor/printconf.c monitor/control.c \
 		monitor/ctl.c monitor/hooks.c monitor/alert.c
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c heartbeatd/db.c
-NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c netd/dnsd.c netd/dns.c
+NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
+DNSD =		dnsd/dnsd.c dnsd/dns.c
 SYNCD =		syncd/syncd.c syncd/peer.c syncd/noise.c syncd/apply.c syncd/wire.c \
 		syncd/scan.c syncd/session.c syncd/proto.c syncd/plan.c
-SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(SYNCD)
+SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(DNSD) $(SYNCD)
 OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o
 UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test $(B)/tests/netd_test \
 		$(B)/tests/noise_test $(B)/tests/apply_test $(B)/tests/wire_test \
@@ -67,6 +69,7 @@ $(B)/schema.h: heartbeatd/schema.sql
 	    printf "    \"%s\\n\"\n", $$0 } END { print ";" }' > $@
 
 $(O)/heartbeatd/db.o: $(B)/schema.h
+$(O)/heartbeatd/db.o: CFLAGS += -I$(B)
 
 $(B)/parse.c: monitor/parse.y
 	@mkdir -p $(B)
@@ -74,11 +77,12 @@ $(B)/parse.c: monitor/parse.y
 
 $(O)/parse.o: $(B)/parse.c $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-unused-but-set-variable -c -o $@ $(B)/parse.c
+	$(CC) $(CFLAGS) -Imonitor -Wno-unused-but-set-variable -c -o $@ \
+	    $(B)/parse.c
 
 $(O)/%.o: %.c $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -I$(<D) -MMD -MP -c -o $@ $<
 
 COMMON_OBJS =	$(COMMON:%.c=$(O)/%.o)
 
@@ -93,14 +97,14 @@ scan_test_OBJS =	$(O)/syncd/scan.o
 session_test_OBJS =	$(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o
 proto_test_OBJS =	$(O)/syncd/proto.o $(O)/syncd/apply.o
 plan_test_OBJS =	$(O)/syncd/plan.o $(O)/syncd/scan.o
-dns_test_OBJS =		$(O)/netd/dns.o
+dns_test_OBJS =		$(O)/dnsd/dns.o
 lease_test_OBJS =	$(O)/heartbeatd/lease.o $(O)/common/log.o \
 			$(O)/common/util.o
 
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $$($$*_OBJS) $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd -Inetd -Iheartbeatd $(LDFLAGS) -o $@ $< $($*_OBJS) \
+	$(CC) $(CFLAGS) -Itests/unit -Isyncd -Inetd -Idnsd -Iheartbeatd $(LDFLAGS) -o $@ $< $($*_OBJS) \
 	    $(LDLIBS)
 
 -include $(SRCS:%.c=$(O)/%.d)
@@ -162,12 +166,12 @@ FORCE:
 # libFuzzer targets, each run FUZZ_SECONDS (needs clang: make deps)
 FUZZ_SECONDS ?=	60
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
-		-D_GNU_SOURCE -Icommon -Isyncd -Inetd -isystem /usr/include/bsd \
+		-D_GNU_SOURCE -Icommon -Isyncd -Idnsd -isystem /usr/include/bsd \
 		-DLIBBSD_OVERLAY
 fuzz:
 	@mkdir -p $(B)/fuzz
 	clang $(FUZZ_CFLAGS) -o $(B)/fuzz/fuzz_dns tests/fuzz/fuzz_dns.c \
-	    netd/dns.c -lsodium -lbsd
+	    dnsd/dns.c -lsodium -lbsd
 	clang $(FUZZ_CFLAGS) -o $(B)/fuzz/fuzz_proto tests/fuzz/fuzz_proto.c \
 	    syncd/proto.c syncd/apply.c -lsodium -lbsd
 	@for f in dns proto; do \

@@ -52,6 +52,11 @@ static const int sc_net[] = {
 	SC(getsockname), SC(ioctl), SC(connect),
 };
 
+/* one UDP or TCP socket to the DNS server at a time */
+static const int sc_dns[] = {
+	SC(socket), SC(connect), SC(getsockopt), SC(shutdown),
+};
+
 /* TCP to the peers, file trees under its directory fds, inotify */
 static const int sc_sync[] = {
 	SC(socket), SC(bind), SC(listen), SC(accept4), SC(connect),
@@ -127,8 +132,10 @@ sandbox_seccomp(enum proc_id id)
 		    sizeof(sc_heartbeat) / sizeof(int));
 		break;
 	case PROC_NET:
-	case PROC_DNS:
 		sandbox_allow(ctx, sc_net, sizeof(sc_net) / sizeof(int));
+		break;
+	case PROC_DNS:
+		sandbox_allow(ctx, sc_dns, sizeof(sc_dns) / sizeof(int));
 		break;
 	case PROC_SYNC:
 		sandbox_allow(ctx, sc_sync, sizeof(sc_sync) / sizeof(int));

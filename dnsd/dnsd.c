@@ -307,14 +307,15 @@ dnsd_main(int debug, int verbose)
 	log_procinit(proc_name(PROC_DNS));
 	if (sodium_init() == -1)
 		fatalx("sodium_init");
+	/* privileges go before the first message is read, as in the others */
+	proc_drop(PROC_DNS, FAILOVERD_USER, EMPTY_DIR, 0);
+	sandbox_seccomp(PROC_DNS);
 	if (imsgbuf_init(&ibuf_main, CHILD_FD) == -1)
 		fatal("imsgbuf_init");
 	while (conf_state != 2)
 		dnsd_dispatch();
-	proc_drop(PROC_DNS, FAILOVERD_USER, EMPTY_DIR, 0);
 	if (fcntl(CHILD_FD, F_SETFL, O_NONBLOCK) == -1)
 		fatal("fcntl");
-	sandbox_seccomp(PROC_DNS);
 	imsg_compose(&ibuf_main, IMSG_READY, 0, 0, -1, NULL, 0);
 
 	for (;;) {
