@@ -120,7 +120,7 @@ capset_keep(uint64_t keep)
 }
 
 /*
- * The privilege drop of DESIGN.md section 1, in its order: chroot,
+ * The privilege drop of failoverd(8), in its order: chroot,
  * process title, bounding set, keepcaps, ids, kept capabilities,
  * no_new_privs.  Landlock and seccomp follow in the caller.
  */

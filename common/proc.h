@@ -1,5 +1,5 @@
 /*
- * Starting the children and dropping their privileges (DESIGN.md 1).
+ * Starting the children and dropping their privileges (failoverd(8)).
  */
 
 #ifndef PROC_H

@@ -1,5 +1,5 @@
 /*
- * dnsd: the virtual hostname (DESIGN.md section 6).  On becoming active
+ * dnsd: the virtual hostname (failoverd(8), "Virtual hostname").  On becoming active
  * the monitor asks for an update: an RFC 2136 UPDATE of the name to this
  * node's address, signed with TSIG hmac-sha256, to the zone's primary
  * server over UDP (TCP when the reply is truncated).  The reply counts

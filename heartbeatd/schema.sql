@@ -1,4 +1,4 @@
--- failoverd: the lease tables (DESIGN.md section 4).
+-- failoverd: the lease tables (failoverd(8), "Roles and the lease").
 -- heartbeatd creates them itself when its role may; otherwise a DBA
 -- applies this file, then the GRANTs at its end (role "failover").
 

@@ -1,5 +1,5 @@
 /*
- * Alerts (DESIGN.md section 8): always to the log; to each "alert
+ * Alerts (failoverd(8), failoverd.conf(5)): always to the log; to each "alert
  * command" as two more arguments, the alert's name and its detail; at
  * most one of a name every ALERT_INTERVAL.
  */

@@ -1,5 +1,5 @@
 /*
- * The configuration grammar of failoverd.conf(5) (DESIGN.md section 9):
+ * The configuration grammar of failoverd.conf(5):
  * a keyword table, macros, include files, durations, and the checks of
  * meaning that follow a successful parse.
  */
@@ -1543,7 +1543,7 @@ conf_check(void)
 		}
 	}
 
-	/* timing rules of DESIGN.md section 4 */
+	/* the timing rules failoverd.conf(5) documents */
 	where_use(&conf->timing_where);
 	if (t->interval == 0) {
 		yyerror("heartbeat interval must not be 0");

@@ -2,7 +2,7 @@
  * netd: ARP probe before an IPv4 VIP is bound, and the announcements
  * after: gratuitous ARP (request, or reply with tha = sha) and the
  * unsolicited neighbour advertisement with the override flag for IPv6
- * (DESIGN.md section 5).  Raw sockets, opened with CAP_NET_RAW.
+ * (failoverd(8), "Virtual IP addresses").  Raw sockets, opened with CAP_NET_RAW.
  */
 
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 /*
- * netd: the virtual IPs (DESIGN.md section 5).  It keeps CAP_NET_ADMIN
+ * netd: the virtual IPs (failoverd(8), "Virtual IP addresses").  It keeps CAP_NET_ADMIN
  * and CAP_NET_RAW only, runs as _failoverd in a chroot under seccomp, and
  * acts only on VIPs of its own copy of the configuration, by index; it
  * never takes an address or an interface name off a socket.

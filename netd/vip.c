@@ -1,6 +1,6 @@
 /*
  * netd: binding and dropping the virtual IPs with libnl-route-3
- * (DESIGN.md section 5).  Only VIPs of netd's own configuration, by
+ * (failoverd(8), "Virtual IP addresses").  Only VIPs of netd's own configuration, by
  * index; every act is logged at notice level with the epoch.
  *
  * The address carries the lease: its kernel lifetime ends at

@@ -1,6 +1,6 @@
 /*
  * syncd: applying what a sender ships, atomically and beneath the
- * directory fd the monitor opened (DESIGN.md section 7).
+ * directory fd the monitor opened (failoverd(8), "File replication").
  */
 
 #ifndef APPLY_H

@@ -1,5 +1,5 @@
 /*
- * syncd: the manifest of a synced directory (DESIGN.md section 7).
+ * syncd: the manifest of a synced directory (failoverd(8), "File replication").
  */
 
 #ifndef SCAN_H

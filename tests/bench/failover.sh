@@ -129,7 +129,7 @@ kp_bench() {
 }
 
 # with dead < 3 s the VIP has no kernel lifetime: a killed node keeps it
-# and the standby's probe reports the conflict (DESIGN.md 5), so the fast
+# and the standby's probe reports the conflict (failoverd(8)), so the fast
 # setting is timed until the other node holds the lease
 fo_bench fast "heartbeat interval 100ms dead 1s margin 300ms slack 100ms timeout 250ms" lease
 fo_bench default3 "heartbeat interval 100ms dead 3s margin 1s slack 100ms timeout 250ms" vip

@@ -116,7 +116,7 @@ assert s["sync"] == {"last_ok": None, "last_error": None, "files": 0, "bytes": 0
     "peers": [{"node": "b", "state": "standby", "last_ok": None, "error": None}]}, s["sync"]
 print("valid")
 EOF
-is "$(cat "$tmp/json.check")" valid "status -j is one JSON object with the fields of DESIGN.md 10"
+is "$(cat "$tmp/json.check")" valid "status -j is one JSON object with the fields failoverctl(8) documents"
 
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$FAILOVERCTL" -s "$SOCK" "$@"; }
 as_nobody status >/dev/null 2>&1

@@ -12,8 +12,8 @@ TIMING="heartbeat interval 100ms dead 1s margin 300ms slack 100ms timeout 250ms"
 CUTS="300 1200 2500"
 [ -n "$CHAOS" ] && CUTS="200 700 1200 1200 1200 2000 3500 5000"
 # (L - M)/4 + Q = 425 ms; the test polls status through psql-free ctl
-# calls every 20 ms, a loaded machine takes some: allow 1.5 s
-LIMIT=1500
+# calls every 20 ms, a loaded machine takes some: allow 1 s
+LIMIT=1000
 
 world_up || { echo "1..0 # SKIP could not build the namespaces"; exit 0; }
 pg_start
