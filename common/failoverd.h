@@ -23,7 +23,7 @@
 #define RUN_DIR			"/run/failoverd"
 #define CHILD_FD		3
 
-/* defaults of DESIGN.md, in milliseconds */
+/* the defaults failoverd.conf(5) documents, in milliseconds */
 #define DEFAULT_INTERVAL	1000
 #define DEFAULT_DEAD		60000
 #define DEFAULT_MARGIN		10000
@@ -123,6 +123,7 @@ enum imsg_type {
 	IMSG_DNS_RESULT,
 	/* syncd */
 	IMSG_SYNC_NOW,
+	IMSG_SYNC_FINAL,
 	IMSG_SYNC_STATUS,
 	IMSG_SYNC_ALERT,
 	/* control socket */
@@ -378,6 +379,16 @@ struct sync_status_msg {
 	uint32_t	 pad;
 	char		 last_error[FAULT_LEN];
 	struct sync_peer_status peer[MAX_SYNC_PEERS];
+};
+
+/*
+ * IMSG_SYNC_FINAL, monitor -> syncd: the last round of a planned
+ * hand-over, after on-standby and before the release, within timeout
+ * ms; syncd answers IMSG_SYNC_FINAL with a struct ok_msg.
+ */
+struct sync_final_msg {
+	uint32_t	 timeout;
+	uint32_t	 pad;
 };
 
 /* IMSG_SYNC_ALERT */

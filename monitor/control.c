@@ -41,6 +41,15 @@ static int			 ctl_fd = -1;
 static int			 nconns;
 static uint32_t			 next_id = 1;
 
+/* A request's id for the children's answer; 0 means none. */
+static uint32_t
+request_id(void)
+{
+	if (next_id == 0)
+		next_id = 1;
+	return (next_id++);
+}
+
 static void	 control_close(struct ctl_conn *);
 static void	 control_request(struct ctl_conn *, struct imsg *);
 
@@ -411,7 +420,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		struct demote_msg	 d;
 
 		memset(&d, 0, sizeof(d));
-		c->id = next_id++;
+		c->id = request_id();
 		c->waiting = 1;
 		d.id = c->id;
 		if (type == IMSG_CTL_SWITCHOVER) {
@@ -429,7 +438,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		struct hist_msg		 hm;
 
 		memset(&hm, 0, sizeof(hm));
-		c->id = next_id++;
+		c->id = request_id();
 		c->waiting = 1;
 		hm.id = c->id;
 		monitor_compose(PROC_SYNC, IMSG_SYNC_NOW, &hm, sizeof(hm));
@@ -443,7 +452,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 			break;
 		}
 		memset(&hm, 0, sizeof(hm));
-		c->id = next_id++;
+		c->id = request_id();
 		c->waiting = 1;
 		hm.id = c->id;
 		hm.n = req.value;

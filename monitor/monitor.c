@@ -607,8 +607,7 @@ static int64_t	 fault_hook_epoch = -2;	/* on-fault ran for it already */
 static void	 standby_hook_start(void);
 static void	 fault_hook(int64_t, const char *);
 
-#define FINAL_SYNC_ID	0xffffffffU	/* not a control connection's */
-static int	 final_sync;
+static int	 final_sync;	/* the last round of a hand-over runs */
 
 /* Tell heartbeatd how the demotion ended; kept, to tell it again. */
 static void
@@ -626,7 +625,7 @@ demote_done(int ok)
 static void
 standby_hook_done(enum job_kind kind, int status)
 {
-	struct hist_msg	 hm;
+	struct sync_final_msg sf;
 
 	(void)kind;
 	if (status == 0 && drop_ok && !forced_demotion &&
@@ -635,12 +634,11 @@ standby_hook_done(enum job_kind kind, int status)
 		 * A planned hand-over: the application has stopped, so one
 		 * last round ships what it wrote before the lease goes.
 		 */
-		memset(&hm, 0, sizeof(hm));
-		hm.id = FINAL_SYNC_ID;
-		hm.n = mon.conf->timing.dead;
+		memset(&sf, 0, sizeof(sf));
+		sf.timeout = mon.conf->timing.dead;
 		final_sync = 1;
 		log_info("demote: a last sync round before the release");
-		monitor_compose(PROC_SYNC, IMSG_SYNC_NOW, &hm, sizeof(hm));
+		monitor_compose(PROC_SYNC, IMSG_SYNC_FINAL, &sf, sizeof(sf));
 		return;
 	}
 	if (status != 0)
@@ -923,6 +921,7 @@ monitor_dispatch_child(enum proc_id id)
 			break;
 		case IMSG_SYNC_STATUS:
 		case IMSG_SYNC_ALERT:
+		case IMSG_SYNC_FINAL:
 			if (id != PROC_SYNC)
 				fatalx("message %u from %s", type,
 				    proc_name(id));
@@ -1014,22 +1013,20 @@ monitor_dispatch_child(enum proc_id id)
 			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)
 				fatalx("bad message %u", type);
 			hm.line[sizeof(hm.line) - 1] = '\0';
-			if (type == IMSG_REQ_RESULT && id == PROC_SYNC &&
-			    hm.id == FINAL_SYNC_ID) {
-				if (!final_sync)
-					fatalx("unexpected last sync round");
-				final_sync = 0;
-				if (hm.n != 0)
-					log_warnx("demote: the last sync round "
-					    "failed (%s); handing over anyway",
-					    hm.line);
-				else
-					log_info("demote: last sync round "
-					    "done");
-				demote_done(1);
-				break;
-			}
 			control_forward(type, hm.id, &hm, sizeof(hm));
+			break;
+		case IMSG_SYNC_FINAL:
+			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1 ||
+			    !final_sync)
+				fatalx("bad IMSG_SYNC_FINAL");
+			o.reason[sizeof(o.reason) - 1] = '\0';
+			final_sync = 0;
+			if (!o.ok)
+				log_warnx("demote: the last sync round failed "
+				    "(%s); handing over anyway", o.reason);
+			else
+				log_info("demote: last sync round done");
+			demote_done(1);
 			break;
 		case IMSG_SYNC_STATUS: {
 			uint32_t	 i;

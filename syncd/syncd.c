@@ -1,5 +1,5 @@
 /*
- * syncd: replication of the synced directories (DESIGN.md section 7).
+ * syncd: replication of the synced directories (failoverd(8), "File replication").
  * It takes its configuration and the directory fds first, then drops to
  * the sync user, confines itself with Landlock to those directories and
  * with seccomp.  Then one loop: the monitor (role, lease seen, control),
@@ -238,7 +238,7 @@ syncd_peer_ok(struct speer *sp)
 	sy.status_dirty = 1;
 }
 
-/* A guard of DESIGN.md section 7 stopped a round: alert at once. */
+/* A guard (failoverd(8), "File replication") stopped a round: alert at once. */
 void
 syncd_guard_failed(const char *why)
 {
@@ -261,11 +261,21 @@ syncd_round_wanted(uint64_t in)
 	sy.want_round = 1;
 }
 
+/* The answer to failoverctl sync (id), or to IMSG_SYNC_FINAL (final). */
 static void
-ctl_reply(uint32_t id, int code, const char *text)
+ctl_reply(uint32_t id, int final, int code, const char *text)
 {
 	struct hist_msg	 hm;
+	struct ok_msg	 o;
 
+	if (final) {
+		memset(&o, 0, sizeof(o));
+		o.ok = code == 0;
+		strlcpy(o.reason, text, sizeof(o.reason));
+		imsg_compose(&ibuf_main, IMSG_SYNC_FINAL, 0, 0, -1, &o,
+		    sizeof(o));
+		return;
+	}
 	memset(&hm, 0, sizeof(hm));
 	hm.id = id;
 	hm.n = code;
@@ -295,7 +305,7 @@ ctl_check(uint64_t now)
 	char	 text[CTL_MSG_LEN];
 	int	 i, waiting = 0;
 
-	if (sy.ctl_id == 0)
+	if (sy.ctl_id == 0 && !sy.ctl_final)
 		return;
 	for (i = 0; i < sy.npeers; i++)
 		if (sy.peers[i].ctl_wait) {
@@ -312,30 +322,34 @@ ctl_check(uint64_t now)
 	else
 		snprintf(text, sizeof(text), "sync: done, %d peer%s up to "
 		    "date", sy.npeers, sy.npeers == 1 ? "" : "s");
-	ctl_reply(sy.ctl_id, sy.ctl_failed, text);
+	ctl_reply(sy.ctl_id, sy.ctl_final, sy.ctl_failed, text);
 	sy.ctl_id = 0;
+	sy.ctl_final = 0;
 }
 
 static void
-ctl_sync(uint32_t id, int32_t ms)
+ctl_sync(uint32_t id, int final, int32_t ms)
 {
 	struct speer	*sp;
 	int		 i;
 
 	if (sy.ndirs == 0) {
-		ctl_reply(id, 1, "sync: no sync block in the configuration");
+		ctl_reply(id, final, 1, "sync: no sync block in the "
+		    "configuration");
 		return;
 	}
 	if (!syncd_active()) {
-		ctl_reply(id, 1, "sync: this node is not active; the active "
-		    "node sends");
+		ctl_reply(id, final, 1, "sync: this node is not active; the "
+		    "active node sends");
 		return;
 	}
-	if (sy.ctl_id != 0) {
-		ctl_reply(id, 1, "sync: a forced round is running already");
+	if (sy.ctl_id != 0 || sy.ctl_final) {
+		ctl_reply(id, final, 1, "sync: a forced round is running "
+		    "already");
 		return;
 	}
 	sy.ctl_id = id;
+	sy.ctl_final = final;
 	sy.ctl_snap = sy.snap_seq + 1;
 	sy.ctl_deadline = now_ms() + (ms > 0 ? (uint64_t)ms : CTL_TIMEOUT);
 	sy.ctl_failed = 0;
@@ -496,7 +510,7 @@ role_apply(uint64_t now)
 			close(ino_fd);
 			ino_fd = -1;
 		}
-		if (sy.ctl_id != 0)
+		if (sy.ctl_id != 0 || sy.ctl_final)
 			for (i = 0; i < sy.npeers; i++)
 				syncd_ctl_peer_done(&sy.peers[i], 0,
 				    "this node is no longer active");
@@ -644,6 +658,7 @@ syncd_dispatch(void)
 	struct conf_peer	 cp;
 	struct role_msg		 rm;
 	struct hist_msg		 hm;
+	struct sync_final_msg	 sf;
 	struct sync_dir		*d;
 	struct speer		*sp;
 	struct stat		 sb;
@@ -758,7 +773,16 @@ syncd_dispatch(void)
 			if (conf_state != 2 || imsg_get_data(&imsg, &hm,
 			    sizeof(hm)) == -1)
 				fatalx("bad IMSG_SYNC_NOW");
-			ctl_sync(hm.id, hm.n);
+			if (hm.id == 0)
+				fatalx("bad IMSG_SYNC_NOW: no request id");
+			ctl_sync(hm.id, 0, hm.n);
+			break;
+		case IMSG_SYNC_FINAL:
+			if (conf_state != 2 || imsg_get_data(&imsg, &sf,
+			    sizeof(sf)) == -1 || sf.timeout == 0 ||
+			    sf.timeout > INT32_MAX)
+				fatalx("bad IMSG_SYNC_FINAL");
+			ctl_sync(0, 1, sf.timeout);
 			break;
 		case IMSG_LOG_VERBOSE:
 			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)

@@ -1,5 +1,5 @@
 /*
- * syncd: the state its parts share (DESIGN.md section 7).
+ * syncd: the state its parts share (failoverd(8), "File replication").
  */
 
 #ifndef SYNCD_H
@@ -174,6 +174,7 @@ struct syncd {
 	char			 last_error[FAULT_LEN];
 	int			 status_dirty;
 	uint32_t		 ctl_id;
+	int			 ctl_final;	/* the round is IMSG_SYNC_FINAL's */
 	uint64_t		 ctl_snap;	/* rounds from this snapshot on */
 	uint64_t		 ctl_deadline;
 	int			 ctl_failed;
