@@ -111,6 +111,28 @@ name_put_ptr(uint8_t *buf, size_t max, size_t *off, const char *name,
 	return (0);
 }
 
+/* The header and the zone section of an UPDATE, with its counts. */
+static int
+update_head(uint8_t *buf, size_t max, size_t *off, uint16_t id,
+    const char *zone, uint16_t prereqs, uint16_t updates)
+{
+	if (max < 12)
+		return (-1);
+	memset(buf, 0, 12);
+	put16(buf, id);
+	put16(buf + 2, OP_UPDATE << 11);
+	put16(buf + 4, 1);		/* zone */
+	put16(buf + 6, prereqs);
+	put16(buf + 8, updates);
+	*off = 12;
+	if (dns_name_put(buf, max, off, zone, 0) == -1 || *off + 4 > max)
+		return (-1);
+	put16(buf + *off, T_SOA);
+	put16(buf + *off + 2, C_IN);
+	*off += 4;
+	return (0);
+}
+
 /*
  * The UPDATE: 0 when it does not fit or a name is bad.  The update
  * section names the host compressed against the zone, the second time
@@ -120,23 +142,14 @@ size_t
 dns_update(uint8_t *buf, size_t max, uint16_t id, const char *zone,
     const char *name, const struct fo_addr *addr, uint32_t ttl)
 {
-	size_t		 off = 12, first;
+	size_t		 off, first;
 	uint16_t	 type = addr->af == AF_INET6 ? T_AAAA : T_A;
 	size_t		 alen = addr->af == AF_INET6 ? 16 : 4;
 	int		 pl;
 
-	if (max < 12 || (pl = prefix_len(name, zone)) == -1)
+	if ((pl = prefix_len(name, zone)) == -1 ||
+	    update_head(buf, max, &off, id, zone, 0, 2) == -1)
 		return (0);
-	memset(buf, 0, 12);
-	put16(buf, id);
-	put16(buf + 2, OP_UPDATE << 11);
-	put16(buf + 4, 1);		/* zone */
-	put16(buf + 8, 2);		/* updates */
-	if (dns_name_put(buf, max, &off, zone, 0) == -1 || off + 4 > max)
-		return (0);
-	put16(buf + off, T_SOA);
-	put16(buf + off + 2, C_IN);
-	off += 4;
 
 	/* delete the RRset: class ANY, TTL 0, no data */
 	first = off;
@@ -176,23 +189,14 @@ size_t
 dns_check(uint8_t *buf, size_t max, uint16_t id, const char *zone,
     const char *name, const struct fo_addr *addr)
 {
-	size_t		 off = 12;
+	size_t		 off;
 	uint16_t	 type = addr->af == AF_INET6 ? T_AAAA : T_A;
 	size_t		 alen = addr->af == AF_INET6 ? 16 : 4;
 	int		 pl;
 
-	if (max < 12 || (pl = prefix_len(name, zone)) == -1)
+	if ((pl = prefix_len(name, zone)) == -1 ||
+	    update_head(buf, max, &off, id, zone, 1, 0) == -1)
 		return (0);
-	memset(buf, 0, 12);
-	put16(buf, id);
-	put16(buf + 2, OP_UPDATE << 11);
-	put16(buf + 4, 1);		/* zone */
-	put16(buf + 6, 1);		/* prerequisites */
-	if (dns_name_put(buf, max, &off, zone, 0) == -1 || off + 4 > max)
-		return (0);
-	put16(buf + off, T_SOA);
-	put16(buf + off + 2, C_IN);
-	off += 4;
 	if (name_put_ptr(buf, max, &off, name, pl, 12) == -1 ||
 	    off + 10 + alen > max)
 		return (0);
