@@ -74,8 +74,6 @@ static void		 monitor_stop(void);
 static void		 monitor_check(void);
 static void		 monitor_timers(void);
 static void		 monitor_promote_secondaries(void);
-static void		 monitor_deadline(void);
-static void		 monitor_kill_deadline(void);
 
 static __dead void
 usage(void)
@@ -209,6 +207,7 @@ main(int argc, char *argv[])
 
 	timer_init(&mtimers);
 	hooks_init(&mtimers, MT_JOB);
+	role_init(&mtimers, MT_DEMOTE, MT_KILL);
 	if (control_init(conf->ctl_socket, conf->ctl_group) == -1)
 		fatalx("cannot open control socket %s", conf->ctl_socket);
 	log_notice("starting: node %s, cluster %s, configuration %s",
@@ -280,9 +279,9 @@ monitor_timers(void)
 		monitor_shutdown(1);
 	}
 	if (timer_due(&mtimers, MT_DEMOTE))
-		monitor_deadline();
+		role_deadline();
 	if (timer_due(&mtimers, MT_KILL))
-		monitor_kill_deadline();
+		role_kill_deadline();
 }
 
 /* /run/failoverd/empty: root, 0555, empty; shared by daemons on a host. */
@@ -415,27 +414,6 @@ monitor_compose(enum proc_id id, uint32_t type, const void *data, size_t len)
 	if (!children[id].running)
 		return;
 	compose(id, type, -1, data, len);
-}
-
-static void
-fault_send(uint32_t src, int ok, const char *fmt, ...)
-    __attribute__((__format__ (printf, 3, 4)));
-
-/* A fault seen here, or its end, as a fact: heartbeatd decides. */
-static void
-fault_send(uint32_t src, int ok, const char *fmt, ...)
-{
-	struct fault_msg f;
-	va_list		 ap;
-
-	memset(&f, 0, sizeof(f));
-	f.source = src;
-	f.ok = ok;
-	f.epoch = mon.epoch;
-	va_start(ap, fmt);
-	vsnprintf(f.reason, sizeof(f.reason), fmt, ap);
-	va_end(ap);
-	monitor_compose(PROC_HEARTBEAT, IMSG_FAULT, &f, sizeof(f));
 }
 
 static void
@@ -583,294 +561,6 @@ start_hook_done(enum job_kind kind, int status)
 }
 
 static void
-active_hook_done(enum job_kind kind, int status)
-{
-	(void)kind;
-	if (mon.role != ROLE_ACTIVE)
-		return;
-	if (status == 0) {
-		/* after on-active: the application runs here now */
-		alert("takeover", "%s active at epoch %lld (%s)",
-		    mon.conf->node, (long long)mon.epoch, mon.reason);
-		return;
-	}
-	alert("hook-failed", "on-active exited %d: demoting", status);
-	fault_send(FAULT_HOOK, 0, "on-active failed (%d)", status);
-}
-
-static int	 drop_ok;
-static int	 drop_seen;	/* netd answered the drop of this demotion */
-static int	 forced_demotion;
-static int	 self_demoted;	/* the monitor started it at t0 + L - M */
-static int	 demote_result = -1;	/* told heartbeatd; -1: not yet */
-static int64_t	 fault_hook_epoch = -2;	/* on-fault ran for it already */
-static void	 standby_hook_start(void);
-static void	 fault_hook(int64_t, const char *);
-
-static int	 final_sync;	/* the last round of a hand-over runs */
-
-/* Tell heartbeatd how the demotion ended; kept, to tell it again. */
-static void
-demote_done(int ok)
-{
-	struct ok_msg	 o;
-
-	demote_result = ok;
-	memset(&o, 0, sizeof(o));
-	o.ok = ok;
-	o.epoch = mon.epoch;
-	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE_DONE, &o, sizeof(o));
-}
-
-static void
-standby_hook_done(enum job_kind kind, int status)
-{
-	struct sync_final_msg sf;
-
-	(void)kind;
-	if (status == 0 && drop_ok && !forced_demotion &&
-	    mon.conf->sync != NULL) {
-		/*
-		 * A planned hand-over: the application has stopped, so one
-		 * last round ships what it wrote before the lease goes.
-		 */
-		memset(&sf, 0, sizeof(sf));
-		sf.timeout = mon.conf->timing.dead;
-		final_sync = 1;
-		log_info("demote: a last sync round before the release");
-		monitor_compose(PROC_SYNC, IMSG_SYNC_FINAL, &sf, sizeof(sf));
-		return;
-	}
-	if (status != 0)
-		alert("hook-failed", "on-standby exited %d", status);
-	if (self_demoted && !(status == 0 && drop_ok))
-		fault_hook(mon.epoch, "on-standby failed while heartbeatd was "
-		    "silent");
-	demote_done(status == 0 && drop_ok);
-}
-
-/*
- * on-standby after the addresses are gone.  Planned: its own timeout.
- * Forced: M - S at most, and killed at t0 + L - S while that is ahead; a
- * node that wakes up past it (SIGSTOP, a paused VM) still gets M - S to
- * stop the application in order.
- */
-static void
-standby_hook_start(void)
-{
-	struct fo_conf	*conf = mon.conf;
-	uint32_t	 timeout, ms = conf->timing.margin - conf->timing.slack;
-	uint64_t	 hard = 0, now = now_ms();
-
-	timeout = conf->on_standby ? conf->on_standby->timeout : 0;
-	if (forced_demotion) {
-		if (timeout > ms)
-			timeout = ms;
-		if (mon.kill_at > now)
-			hard = mon.kill_at;
-	}
-	hook_run(JOB_ON_STANDBY, conf->on_standby, "standby", mon.epoch,
-	    timeout, hard, standby_hook_done);
-}
-
-/* The monitor enters fault by itself: on-fault runs, once an epoch. */
-static void
-fault_hook(int64_t epoch, const char *why)
-{
-	struct fo_conf	*conf = mon.conf;
-
-	if (fault_hook_epoch == epoch)
-		return;
-	alert("fault", "%s: %s", conf->node, why);
-	fault_hook_epoch = epoch;
-	hook_run(JOB_ON_FAULT, conf->on_fault, "fault", epoch,
-	    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
-}
-
-/*
- * Leaving the active role: what runs for it is killed, netd drops the
- * addresses, then on-standby runs (standby_hook_start).  The drop must
- * be confirmed by t0 + L - S (MT_KILL).
- */
-static void
-demotion_begin(int forced)
-{
-	struct vip_req	 vr;
-	uint64_t	 now = now_ms();
-
-	hook_cancel(JOB_ON_ACTIVE);
-	hook_cancel(JOB_CHECK);
-	/* an update not yet done, and the watch of the name, stop */
-	if (mon.conf->hostname != NULL) {
-		monitor_compose(PROC_DNS, IMSG_DNS_STOP, NULL, 0);
-		mon.dns_fault[0] = '\0';
-	}
-	forced_demotion = forced;
-	demote_result = -1;
-	alert("demote", "%s leaves the active role (epoch %lld): %s",
-	    mon.conf->node, (long long)mon.epoch, mon.reason);
-	drop_ok = 0;
-	drop_seen = 0;
-	memset(&vr, 0, sizeof(vr));
-	vr.epoch = mon.epoch;
-	vr.t0 = mon.t0;
-	vr.index = VIP_ALL;
-	monitor_compose(PROC_NET, IMSG_VIP_DROP, &vr, sizeof(vr));
-	/* a node that wakes past it (SIGSTOP, a paused VM) gives netd
-	 * M - S from now, as it gives on-standby */
-	if (mon.kill_at != 0)
-		timer_set_at(&mtimers, MT_KILL, mon.kill_at > now ?
-		    mon.kill_at : now + mon.conf->timing.margin -
-		    mon.conf->timing.slack);
-	if (forced && mon.kill_at != 0 && now >= mon.kill_at)
-		log_warnx("demote: already past t0 + L - S: on-standby "
-		    "gets M - S from now");
-}
-
-/*
- * t0 + L - M passed and heartbeatd said nothing: it may be stalled (a
- * SIGSTOP, a blocked call).  The application must not run past the
- * instant a standby may take over, so the monitor demotes by itself.
- */
-static void
-monitor_deadline(void)
-{
-	struct demote_msg	 d;
-	uint64_t		 now = now_ms();
-
-	if (mon.role == ROLE_DEMOTING && !forced_demotion) {
-		/* a planned demotion ran into the deadline: on-standby is
-		 * killed at t0 + L - S now */
-		log_warnx("demote: t0 + L - M passed during a planned "
-		    "demotion (epoch %lld)", (long long)mon.epoch);
-		forced_demotion = 1;
-		if (mon.kill_at > now)
-			hook_cap(JOB_ON_STANDBY, mon.kill_at);
-		return;
-	}
-	if (mon.role != ROLE_ACTIVE)
-		return;
-	log_warnx("demote: t0 + L - M passed with no word from heartbeatd "
-	    "(epoch %lld): demoting", (long long)mon.epoch);
-	mon.role = ROLE_DEMOTING;
-	strlcpy(mon.reason, "lease deadline t0 + L - M passed (monitor)",
-	    sizeof(mon.reason));
-	self_demoted = 1;
-	demotion_begin(1);
-	/* and heartbeatd, if it renewed meanwhile, stops acting on it */
-	memset(&d, 0, sizeof(d));
-	d.reason = DEMOTE_DEADLINE;
-	strlcpy(d.detail, mon.reason, sizeof(d.detail));
-	monitor_compose(PROC_HEARTBEAT, IMSG_DEMOTE, &d, sizeof(d));
-}
-
-/*
- * t0 + L - S passed and netd has not confirmed the drop (it may be
- * stalled): the addresses may still answer, so the node enters fault
- * and on-fault runs, which may fence the application by force.
- */
-static void
-monitor_kill_deadline(void)
-{
-	if (mon.role != ROLE_DEMOTING || drop_seen)
-		return;
-	log_warnx("demote: netd did not confirm the drop by t0 + L - S "
-	    "(epoch %lld): fault", (long long)mon.epoch);
-	fault_hook(mon.epoch, "netd did not drop the addresses in time");
-	demote_done(0);
-}
-
-static void
-monitor_role(struct role_msg *rm)
-{
-	struct fo_conf	*conf = mon.conf;
-	struct vip_req	 vr;
-	enum role	 old = mon.role;
-	uint64_t	 now = now_ms();
-
-	mon.role = rm->role;
-	mon.epoch = rm->epoch;
-	mon.t0 = rm->t0;
-	mon.demote_at = rm->demote_at;
-	mon.kill_at = rm->kill_at;
-	strlcpy(mon.holder, rm->holder, sizeof(mon.holder));
-	strlcpy(mon.reason, rm->reason, sizeof(mon.reason));
-	/* syncd sends while active, receives otherwise */
-	monitor_compose(PROC_SYNC, IMSG_ROLE, rm, sizeof(*rm));
-	/* an update not yet done stops with the active role */
-	if (old == ROLE_ACTIVE && rm->role != ROLE_ACTIVE &&
-	    conf->hostname != NULL) {
-		monitor_compose(PROC_DNS, IMSG_DNS_STOP, NULL, 0);
-		mon.dns_fault[0] = '\0';
-	}
-	if (old != rm->role)
-		log_notice("role %s -> %s (epoch %lld)%s%s", role_name(old),
-		    role_name(rm->role), (long long)rm->epoch,
-		    rm->reason[0] ? ": " : "", rm->reason);
-
-	if (rm->role != ROLE_DEMOTING) {
-		self_demoted = 0;
-		demote_result = -1;
-		timer_stop(&mtimers, MT_KILL);
-	}
-	/* kept while demoting too: a planned demotion may run into it */
-	if ((rm->role == ROLE_ACTIVE || rm->role == ROLE_DEMOTING) &&
-	    rm->demote_at != 0)
-		timer_set_at(&mtimers, MT_DEMOTE, rm->demote_at);
-	else
-		timer_stop(&mtimers, MT_DEMOTE);
-	if (rm->role == ROLE_ACTIVE || rm->role == ROLE_STANDBY)
-		fault_hook_epoch = -2;
-
-	switch (rm->role) {
-	case ROLE_ACTIVE:
-		if (old == ROLE_ACTIVE)
-			break;
-		vr.epoch = rm->epoch;
-		vr.t0 = rm->t0;
-		vr.index = VIP_ALL;
-		monitor_compose(PROC_NET, IMSG_VIP_BIND, &vr, sizeof(vr));
-		if (conf->hostname != NULL) {
-			struct lease_msg	 lm = { rm->epoch, rm->t0 };
-
-			/* the name follows: dnsd updates it until done */
-			monitor_compose(PROC_DNS, IMSG_DNS_UPDATE, &lm,
-			    sizeof(lm));
-		}
-		break;
-	case ROLE_DEMOTING:
-		if (old == ROLE_DEMOTING) {
-			hook_cancel(JOB_ON_ACTIVE);
-			hook_cancel(JOB_CHECK);
-			if (rm->forced && !forced_demotion && rm->kill_at > now)
-				hook_cap(JOB_ON_STANDBY, rm->kill_at);
-			forced_demotion |= rm->forced;
-			/* the monitor demoted by itself while heartbeatd
-			 * stalled: it may have missed the answer */
-			if (self_demoted && demote_result != -1)
-				demote_done(demote_result);
-			break;
-		}
-		demotion_begin(rm->forced);
-		break;
-	case ROLE_FAULT:
-		if (old == ROLE_FAULT || fault_hook_epoch == rm->epoch)
-			break;
-		alert("fault", "%s: %s", conf->node, rm->reason);
-		hook_run(JOB_ON_FAULT, conf->on_fault, "fault", rm->epoch,
-		    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
-		break;
-	default:
-		break;
-	}
-	if (stopping == 1 && rm->role != ROLE_ACTIVE &&
-	    rm->role != ROLE_DEMOTING) {
-		stopping = 2;
-		monitor_compose(PROC_HEARTBEAT, IMSG_STOP, NULL, 0);
-	}
-}
-
-static void
 monitor_dispatch_child(enum proc_id id)
 {
 	struct fo_conf	*conf = mon.conf;
@@ -953,27 +643,19 @@ monitor_dispatch_child(enum proc_id id)
 				fatalx("bad IMSG_ROLE");
 			rm.holder[sizeof(rm.holder) - 1] = '\0';
 			rm.reason[sizeof(rm.reason) - 1] = '\0';
-			monitor_role(&rm);
+			role_change(&rm);
+			/* a shutdown stops heartbeatd once the role is left */
+			if (stopping == 1 && mon.role != ROLE_ACTIVE &&
+			    mon.role != ROLE_DEMOTING) {
+				stopping = 2;
+				monitor_compose(PROC_HEARTBEAT, IMSG_STOP,
+				    NULL, 0);
+			}
 			break;
 		case IMSG_LEASE_RENEWED:
 			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
 				fatalx("bad IMSG_LEASE_RENEWED");
-			/* after the monitor's own demotion: no extension */
-			if (mon.role != ROLE_ACTIVE || lm.epoch != mon.epoch)
-				break;
-			mon.t0 = lm.t0;
-			mon.demote_at = lm.t0 + conf->timing.dead -
-			    conf->timing.margin;
-			mon.kill_at = lm.t0 + conf->timing.dead -
-			    conf->timing.slack;
-			timer_set_at(&mtimers, MT_DEMOTE, mon.demote_at);
-			{
-				struct vip_req vr = { lm.epoch, lm.t0,
-				    VIP_ALL, 0 };
-
-				monitor_compose(PROC_NET, IMSG_VIP_EXTEND, &vr,
-				    sizeof(vr));
-			}
+			role_renewed(&lm);
 			break;
 		case IMSG_LEASE_SEEN:
 			if (imsg_get_data(&imsg, &sm, sizeof(sm)) == -1)
@@ -1016,17 +698,10 @@ monitor_dispatch_child(enum proc_id id)
 			control_forward(type, hm.id, &hm, sizeof(hm));
 			break;
 		case IMSG_SYNC_FINAL:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1 ||
-			    !final_sync)
+			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_SYNC_FINAL");
 			o.reason[sizeof(o.reason) - 1] = '\0';
-			final_sync = 0;
-			if (!o.ok)
-				log_warnx("demote: the last sync round failed "
-				    "(%s); handing over anyway", o.reason);
-			else
-				log_info("demote: last sync round done");
-			demote_done(1);
+			role_sync_final(&o);
 			break;
 		case IMSG_SYNC_STATUS: {
 			uint32_t	 i;
@@ -1080,21 +755,7 @@ monitor_dispatch_child(enum proc_id id)
 			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_VIP_BOUND");
 			o.reason[sizeof(o.reason) - 1] = '\0';
-			if (mon.role != ROLE_ACTIVE || o.epoch != mon.epoch)
-				break;
-			if (!o.ok) {
-				fault_send(o.source == FAULT_CONFLICT ?
-				    FAULT_CONFLICT : FAULT_VIP, 0, "%s",
-				    o.reason);
-				break;
-			}
-			lm.epoch = mon.epoch;
-			lm.t0 = mon.t0;
-			monitor_compose(PROC_HEARTBEAT, IMSG_VIP_EXTENDED, &lm,
-			    sizeof(lm));
-			hook_run(JOB_ON_ACTIVE, conf->on_active, "active",
-			    mon.epoch, conf->on_active ?
-			    conf->on_active->timeout : 0, 0, active_hook_done);
+			role_vip_bound(&o);
 			break;
 		case IMSG_VIP_EXTENDED:
 			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
@@ -1130,12 +791,7 @@ monitor_dispatch_child(enum proc_id id)
 		case IMSG_VIP_DROPPED:
 			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_VIP_DROPPED");
-			if (mon.role != ROLE_DEMOTING || drop_seen)
-				break;
-			drop_seen = 1;
-			drop_ok = o.ok;
-			timer_stop(&mtimers, MT_KILL);
-			standby_hook_start();
+			role_vip_dropped(&o);
 			break;
 		default:
 			fatalx("%s: unexpected message %u from %s", __func__,

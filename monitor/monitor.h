@@ -198,6 +198,21 @@ int		 hooks_reap(pid_t, int);
 void		 hooks_timeout(void);
 void		 hooks_kill_all(void);
 
+/* role.c */
+struct role_msg;
+struct lease_msg;
+struct ok_msg;
+void		 role_init(struct timers *, unsigned int, unsigned int);
+void		 role_change(struct role_msg *);
+void		 role_renewed(const struct lease_msg *);
+void		 role_vip_bound(const struct ok_msg *);
+void		 role_vip_dropped(const struct ok_msg *);
+void		 role_sync_final(const struct ok_msg *);
+void		 role_deadline(void);
+void		 role_kill_deadline(void);
+void		 fault_send(uint32_t, int, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+
 /* alert.c */
 void		 alert(const char *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
