@@ -11,6 +11,13 @@ usage: proxy.py LADDR LPORT TADDR TPORT [--flip OFFSET] [--rate BYTES/S]
 """
 import argparse, collections, socket, threading, time
 
+def close_both(src, dst):
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
 def delayed(src, dst, delay):
     q = collections.deque()
     cv = threading.Condition()
@@ -44,11 +51,7 @@ def delayed(src, dst, delay):
             dst.sendall(data)
     except OSError:
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    close_both(src, dst)
 
 def pipe(src, dst, flip, rate):
     n = 0
@@ -70,11 +73,7 @@ def pipe(src, dst, flip, rate):
                     time.sleep(ahead)
     except OSError:
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    close_both(src, dst)
 
 def main():
     p = argparse.ArgumentParser()
