@@ -205,6 +205,5 @@ node_start c
 wait_for 15000 dead "${NODE_PID[c]}"
 ok $? "with no tables and no right to create them, failoverd exits"
 check "the log names schema.sql" grep -q 'schema.sql' "$W_TMP/c.log"
-NODE_PID[c]=
 
 done_testing
