@@ -121,6 +121,7 @@ lease_init(struct lease *l, const struct conf_heartbeat *c,
 	l->role = ROLE_STARTING;
 	l->epoch = -1;
 	l->owed = -1;
+	l->take_epoch = -1;
 	TAILQ_INIT(&l->events);
 }
 
@@ -305,12 +306,6 @@ stopped_check(struct lease *l, int idle)
 		l->out(l->arg, IMSG_STOPPED, NULL, 0);
 		l->stopping = 2;
 	}
-}
-
-int
-lease_stopped(struct lease *l)
-{
-	return (l->stopping == 2);
 }
 
 /*

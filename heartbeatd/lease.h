@@ -183,6 +183,5 @@ void		 lease_switchover(struct lease *, uint64_t,
 void		 lease_maintenance(struct lease *, uint64_t,
 		    const struct demote_msg *);
 void		 lease_stop(struct lease *, uint64_t);
-int		 lease_stopped(struct lease *);
 
 #endif /* LEASE_H */

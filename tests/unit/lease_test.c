@@ -189,6 +189,19 @@ settle(struct node *n, uint64_t now, enum stmt until)
 	}
 }
 
+/* The registration in flight is answered as if failover_node still kept
+ * the node in maintenance from before. */
+static void
+answer_kept_maintenance(struct node *n, uint64_t now)
+{
+	struct lease_reply	 r;
+
+	apply(n, now, &r);
+	r.maintenance = 1;
+	n->st.kind = ST_NONE;
+	lease_reply(&n->l, now, n->sent, &r);
+}
+
 /* The node is up, registered and started. */
 static void
 boot(struct node *n, uint64_t now)
@@ -483,14 +496,7 @@ test_resume_while_down(void)
 	lease_db_ready(&a.l, 1000);
 	ok(send_at(&a, 1000) == ST_REGISTER && !a.st.keep_maintenance,
 	    "the registration after it does not keep the old maintenance");
-	{
-		struct lease_reply r;
-
-		apply(&a, 1000, &r);
-		r.maintenance = 1;	/* the row still says so */
-		a.st.kind = ST_NONE;
-		lease_reply(&a.l, 1000, 1000, &r);
-	}
+	answer_kept_maintenance(&a, 1000);
 	ok(a.l.role == ROLE_STANDBY, "and the resume is not undone");
 }
 
@@ -541,7 +547,6 @@ static void
 test_resume_before_registration(void)
 {
 	struct node	 a;
-	struct lease_reply r;
 
 	/* maintenance kept from before the restart; the database is down
 	 * at start and the operator resumes before it answers */
@@ -553,10 +558,7 @@ test_resume_before_registration(void)
 	ok(send_at(&a, 1000) == ST_REGISTER && !a.st.keep_maintenance,
 	    "a resume before the first registration: it keeps no old "
 	    "maintenance");
-	apply(&a, 1000, &r);
-	r.maintenance = 1;
-	a.st.kind = ST_NONE;
-	lease_reply(&a.l, 1000, 1000, &r);
+	answer_kept_maintenance(&a, 1000);
 	ok(a.l.role == ROLE_STANDBY, "and the node stays standby");
 }
 
