@@ -37,8 +37,9 @@ MONITOR =	monitor/monitor.c monitor/role.c monitor/printconf.c \
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c heartbeatd/db.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
 DNSD =		dnsd/dnsd.c dnsd/dns.c
-SYNCD =		syncd/syncd.c syncd/peer.c syncd/noise.c syncd/apply.c syncd/wire.c \
-		syncd/scan.c syncd/session.c syncd/proto.c syncd/plan.c
+SYNCD =		syncd/syncd.c syncd/conn.c syncd/send.c syncd/recv.c \
+		syncd/noise.c syncd/apply.c syncd/wire.c syncd/scan.c \
+		syncd/session.c syncd/proto.c syncd/plan.c
 SRCS =		$(COMMON) $(MONITOR) $(HEARTBEATD) $(NETD) $(DNSD) $(SYNCD)
 OBJS =		$(SRCS:%.c=$(O)/%.o) $(O)/parse.o
 UNIT =		$(B)/tests/imsg_test $(B)/tests/timer_test $(B)/tests/netd_test \

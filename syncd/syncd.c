@@ -488,7 +488,7 @@ round_start(void)
 	sy.snap = s;
 	TAILQ_FOREACH(c, &sy.conns, entry)
 		if (c->sender && !c->dead && c->state == C_READY)
-			conn_round(c, s);
+			send_round(c, s);
 }
 
 /* What the role asks for: sessions out and inotify only when active. */
@@ -570,7 +570,7 @@ housekeeping(void)
 		if (!c->dead && c->state <= C_OPENING &&
 		    now - c->opened >= OPEN_TIMEOUT_MS)
 			conn_close(c, "no session within 10 s");
-		conn_check_fence(c);
+		recv_check_fence(c);
 		if (c->dead)
 			conn_free(c);
 	}

@@ -196,16 +196,40 @@ void		 syncd_guard_failed(const char *);
 void		 snap_unref(struct snap *);
 int64_t		 unix_now(void);
 
-/* peer.c */
+/* conn.c */
 struct conn	*conn_connect(struct speer *);
 struct conn	*conn_accept(int);
 void		 conn_events(struct conn *, short);
 short		 conn_pollmask(struct conn *);
+int		 conn_send(struct conn *, struct proto_msg *, int);
+void		 conn_refuse(struct conn *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
 void		 conn_close(struct conn *, const char *);
-void		 conn_free(struct conn *);
-void		 conn_round(struct conn *, struct snap *);
 void		 conn_end(struct conn *);
-void		 conn_check_fence(struct conn *);
-void		 resume_drop(void);
+void		 conn_free(struct conn *);
+
+/* send.c */
+void		 send_opened(struct conn *);
+void		 send_round(struct conn *, struct snap *);
+void		 send_fill(struct conn *);
+int		 send_frame(struct conn *, struct proto_msg *);
+
+/* recv.c */
+void		 recv_fill(struct conn *);
+int		 recv_frame(struct conn *, struct proto_msg *);
+void		 recv_check_fence(struct conn *);
+void		 recv_abort(struct conn *);
+void		 recv_resume_drop(void);
+
+/*
+ * Room in the send buffer for the largest frame: no more frames are read
+ * or made while the answers to them could not go out.
+ */
+static inline int
+conn_room(const struct conn *c)
+{
+	return (c->s.w.outlen + 4 + 1 + WIRE_MAXBODY +
+	    crypto_secretstream_xchacha20poly1305_ABYTES <= WIRE_BUFSIZE);
+}
 
 #endif /* SYNCD_H */

@@ -1,0 +1,381 @@
+/*
+ * syncd: the receiver's half of a session, on a standby (syncd/PROTOCOL).
+ *
+ * It accepts the session only from the holder of the lease at the epoch
+ * its heartbeatd last saw, sends its manifest, and applies what comes in
+ * batches it makes durable before it acknowledges them.  It asks again
+ * whether the sender still holds the lease before every rename or
+ * unlink, and never writes outside its directory fds.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "syncd.h"
+
+static struct proto_msg	 msg;		/* the frame built */
+
+/* The manifest, while the send buffer has room. */
+void
+recv_fill(struct conn *c)
+{
+	const struct scan_entry	*e;
+
+	while (!c->dead && conn_room(c) && c->sdir < sy.ndirs) {
+		memset(&msg, 0, sizeof(msg));
+		msg.dir = c->sdir;
+		if (c->sidx == c->local[c->sdir].n) {
+			msg.type = P_MEND;
+			c->sdir++;
+			c->sidx = 0;
+			conn_send(c, &msg, 0);
+			continue;
+		}
+		e = &c->local[c->sdir].e[c->sidx++];
+		msg.type = P_ENTRY;
+		msg.ftype = e->type;
+		msg.mode = e->mode;
+		msg.size = e->size;
+		msg.mtime_ns = e->mtime_ns;
+		memcpy(msg.hash, e->hash, sizeof(msg.hash));
+		strlcpy(msg.path, e->path, sizeof(msg.path));
+		if (e->link != NULL)
+			strlcpy(msg.target, e->link, sizeof(msg.target));
+		conn_send(c, &msg, 0);
+	}
+	if (!c->dead && c->sdir == sy.ndirs) {
+		uint32_t	 d;
+
+		for (d = 0; d < sy.ndirs; d++)
+			scan_manifest_free(&c->local[d]);
+		c->state = C_READY;
+	}
+}
+
+static int
+fence_ok(struct conn *c)
+{
+	return (!syncd_active() && sy.seen.epoch == c->epoch &&
+	    strcmp(sy.seen.holder, c->node) == 0);
+}
+
+/* Is the session's epoch still the holder's?  Asks the monitor first. */
+static int
+fence_current(void *arg)
+{
+	struct conn	*c = arg;
+
+	syncd_poll_monitor();
+	return (!c->dead && fence_ok(c));
+}
+
+void
+recv_check_fence(struct conn *c)
+{
+	char	 why[FAULT_LEN];
+
+	if (c->sender || c->dead || c->state < C_MANIFEST || fence_ok(c))
+		return;
+	if (syncd_active())
+		snprintf(why, sizeof(why), "this node is active now");
+	else
+		snprintf(why, sizeof(why), "epoch %lld went stale (holder "
+		    "%s, epoch %lld)", (long long)c->epoch,
+		    sy.seen.holder[0] ? sy.seen.holder : "none",
+		    (long long)sy.seen.epoch);
+	conn_close(c, why);
+}
+
+static int
+fence(struct conn *c, struct proto_msg *m)
+{
+	struct scan_stats	 st;
+	struct conn		*o;
+	uint32_t		 d;
+
+	if (strcmp(m->node, c->node) != 0) {
+		conn_refuse(c, "the fence names %s, the key %s", m->node, c->node);
+		return (-1);
+	}
+	c->epoch = m->epoch;
+	if (syncd_active()) {
+		conn_refuse(c, "this node is active (epoch %lld)",
+		    (long long)sy.epoch);
+		return (-1);
+	}
+	if (sy.seen.epoch < m->epoch) {
+		conn_refuse(c, "epoch %lld not seen yet (this node saw %lld)",
+		    (long long)m->epoch, (long long)sy.seen.epoch);
+		return (-1);
+	}
+	if (!fence_ok(c)) {
+		conn_refuse(c, "stale: the lease is %s's at epoch %lld",
+		    sy.seen.holder[0] ? sy.seen.holder : "nobody",
+		    (long long)sy.seen.epoch);
+		return (-1);
+	}
+	/* one session at a time: an older one of the holder ends */
+	TAILQ_FOREACH(o, &sy.conns, entry)
+		if (o != c && !o->sender && !o->dead && o->state >= C_MANIFEST)
+			conn_close(o, "replaced by a new session");
+	if (sy.attic_epoch != m->epoch) {
+		/* the first session of an epoch keeps what it replaces */
+		snprintf(c->attic, sizeof(c->attic), "%s/%lld", ATTIC,
+		    (long long)m->epoch);
+		sy.attic_epoch = m->epoch;
+	}
+	if ((c->local = calloc(sy.ndirs, sizeof(*c->local))) == NULL)
+		fatal("calloc");
+	for (d = 0; d < sy.ndirs; d++) {
+		/* the sender compares hashes: the receiver's are all known */
+		scan_cache_lazy(sy.dirs[d].cache, 0);
+		if (scan_dir(sy.dirs[d].fd, sy.dirs[d].ex, sy.dirs[d].cache,
+		    &c->local[d], &st) == -1) {
+			char	 why[PATH_LEN + 64];
+
+			snprintf(why, sizeof(why), "scan of %s: %s",
+			    sy.dirs[d].path, strerror(errno));
+			conn_close(c, why);
+			return (-1);
+		}
+	}
+	log_notice("session from %s (%s) at epoch %lld%s%s", c->node,
+	    c->addr, (long long)c->epoch, c->attic[0] ? ", attic " : "",
+	    c->attic);
+	c->state = C_MANIFEST;
+	if (sy.resume.set) {
+		memset(&msg, 0, sizeof(msg));
+		msg.type = P_RESUME;
+		msg.dir = sy.resume.dir;
+		msg.size = sy.resume.size;
+		msg.mtime_ns = sy.resume.mtime_ns;
+		msg.off = sy.resume.off;
+		strlcpy(msg.path, sy.resume.path, sizeof(msg.path));
+		c->resume_offered = 1;
+		return (conn_send(c, &msg, 0));
+	}
+	return (0);
+}
+
+/* This side cannot go on: the sender is told why, then it closes. */
+static int
+local_error(struct conn *c, const char *what, const char *path)
+{
+	char	 why[PATH_LEN + 128];
+
+	if (errno == EPERM && !fence_ok(c)) {
+		recv_check_fence(c);
+		return (-1);
+	}
+	snprintf(why, sizeof(why), "%s %s: %s", what, path, strerror(errno));
+	log_warnx("peer %s (%s): %s", c->node, c->addr, why);
+	strlcpy(sy.last_error, why, sizeof(sy.last_error));
+	sy.status_dirty = 1;
+	if (c->in_file) {
+		apply_file_abort(c->batch, &c->f);
+		c->in_file = 0;
+	}
+	if (c->batch != NULL)
+		apply_batch_abort(c->batch);
+	conn_refuse(c, "%s", why);
+	return (-1);
+}
+
+/* A frame from the sender. */
+int
+recv_frame(struct conn *c, struct proto_msg *m)
+{
+	const char	*attic = c->attic[0] ? c->attic : NULL;
+	int		 root;
+	char		 why[64];
+
+	if (c->state == C_WAIT) {
+		if (m->type != P_FENCE)
+			goto unexpected;
+		return (fence(c, m));
+	}
+	if (c->state != C_READY && m->type != P_DONE)
+		goto unexpected;
+	/* before anything that links, makes or unlinks: still current? */
+	if ((m->type == P_LINK || m->type == P_MKDIR ||
+	    m->type == P_DELETE || m->type == P_BEGIN) && !fence_current(c)) {
+		recv_check_fence(c);
+		return (-1);
+	}
+	root = sy.dirs[m->dir].fd;
+	switch (m->type) {
+	case P_BEGIN:
+		if (c->in_file)
+			goto unexpected;
+		if (c->batch != NULL && c->batch->n > 0 && c->bdir != m->dir)
+			goto unexpected;
+		if (c->batch == NULL || c->batch->root != root) {
+			apply_batch_free(c->batch);
+			if ((c->batch = apply_batch_new(root)) == NULL)
+				fatal("apply_batch_new");
+		}
+		c->bdir = m->dir;
+		if (apply_file_begin(c->batch, m->path, &c->f) == -1)
+			return (local_error(c, "cannot write", m->path));
+		c->in_file = 1;
+		c->rmatch = sy.resume.set && sy.resume.dir == m->dir &&
+		    sy.resume.size == m->size &&
+		    sy.resume.mtime_ns == m->mtime_ns &&
+		    strcmp(sy.resume.path, m->path) == 0;
+		c->fdir = m->dir;
+		c->fsize = m->size;
+		c->fnext = 0;
+		c->fmode = m->mode;
+		c->fmtime = m->mtime_ns;
+		return (0);
+	case P_DATA:
+		if (c->in_file && c->rmatch && c->fnext == 0) {
+			c->rmatch = 0;
+			if (m->off == sy.resume.off) {
+				/* the sender goes on where the last session
+				 * broke: the kept file instead of a new one */
+				apply_file_abort(c->batch, &c->f);
+				if (apply_file_resume(c->batch, sy.resume.path,
+				    sy.resume.tmp, sy.resume.off, &c->f) == -1) {
+					c->in_file = 0;
+					return (local_error(c, "cannot resume",
+					    sy.resume.path));
+				}
+				log_info("peer %s: %s resumed at %llu bytes",
+				    c->node, sy.resume.path,
+				    (unsigned long long)sy.resume.off);
+				c->fnext = sy.resume.off;
+				scan_cache_keep(sy.dirs[sy.resume.dir].cache,
+				    NULL);
+				sy.resume.set = 0;
+			} else
+				recv_resume_drop();
+		}
+		if (!c->in_file || m->off != c->fnext ||
+		    m->datalen > c->fsize - c->fnext)
+			goto unexpected;
+		if (apply_file_write(&c->f, m->data, m->datalen, m->off) == -1)
+			return (local_error(c, "cannot write", c->f.path));
+		c->fnext += m->datalen;
+		return (0);
+	case P_END:
+		if (!c->in_file)
+			goto unexpected;
+		c->in_file = 0;
+		if (c->fnext != c->fsize) {
+			/* it changed while it was read: the next round */
+			apply_file_abort(c->batch, &c->f);
+			return (0);
+		}
+		if (apply_file_end(c->batch, &c->f, c->fmode, c->fmtime) == -1)
+			return (local_error(c, "cannot write", m->path));
+		sy.files++;
+		sy.bytes += c->fsize;
+		return (0);
+	case P_LINK:
+		if (c->in_file)
+			goto unexpected;
+		if (apply_symlink(root, m->path, m->target,
+		    m->mtime_ns, attic) == -1)
+			return (local_error(c, "cannot link", m->path));
+		sy.files++;
+		return (0);
+	case P_MKDIR:
+		if (c->in_file)
+			goto unexpected;
+		if (apply_mkdir(root, m->path, m->mode) == -1)
+			return (local_error(c, "cannot make directory",
+			    m->path));
+		return (0);
+	case P_DELETE:
+		if (c->in_file)
+			goto unexpected;
+		if (apply_remove(root, m->path, attic) == -1)
+			return (local_error(c, "cannot delete", m->path));
+		return (0);
+	case P_COMMIT:
+		if (c->in_file || m->seq != c->commits + 1)
+			goto unexpected;
+		if (c->batch != NULL && apply_batch_commit(c->batch,
+		    fence_current, c, attic) == -1)
+			return (local_error(c, "cannot commit in",
+			    sy.dirs[c->bdir].path));
+		c->commits++;
+		memset(&msg, 0, sizeof(msg));
+		msg.type = P_ACK;
+		msg.seq = c->commits;
+		return (conn_send(c, &msg, 0));
+	case P_DONE:
+		if (c->in_file || (c->batch != NULL && c->batch->n > 0))
+			goto unexpected;
+		if (c->s.w.got_final) {
+			conn_end(c);
+			return (-1);
+		}
+		sy.last_ok = unix_now();
+		sy.last_error[0] = '\0';
+		sy.status_dirty = 1;
+		if (c->resume_offered) {
+			/* a round done without it: the part is not needed */
+			recv_resume_drop();
+			c->resume_offered = 0;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.type = P_DONE;
+		return (conn_send(c, &msg, 0));
+	default:
+		break;
+	}
+unexpected:
+	snprintf(why, sizeof(why), "unexpected frame %u", m->type);
+	conn_close(c, why);
+	return (-1);
+}
+
+/*
+ * The session ended: a large file cut off stays, for the next session
+ * to resume; what else was begun goes.
+ */
+void
+recv_abort(struct conn *c)
+{
+	if (c->in_file && c->fnext >= RESUME_CHUNK && c->f.path != NULL) {
+		recv_resume_drop();
+		sy.resume.set = 1;
+		sy.resume.dir = c->fdir;
+		strlcpy(sy.resume.path, c->f.path, sizeof(sy.resume.path));
+		strlcpy(sy.resume.tmp, c->f.tmp, sizeof(sy.resume.tmp));
+		sy.resume.size = c->fsize;
+		sy.resume.mtime_ns = c->fmtime;
+		sy.resume.off = c->fnext - c->fnext % RESUME_CHUNK;
+		scan_cache_keep(sy.dirs[c->fdir].cache, c->f.tmp);
+		log_info("kept %llu of %llu bytes of %s to resume",
+		    (unsigned long long)sy.resume.off,
+		    (unsigned long long)c->fsize, c->f.path);
+		apply_file_keep(&c->f);
+		c->in_file = 0;
+	}
+	if (c->in_file) {
+		apply_file_abort(c->batch, &c->f);
+		c->in_file = 0;
+	}
+	if (c->batch != NULL)
+		apply_batch_abort(c->batch);
+}
+
+/* The kept part of a file goes: replaced, refused or not needed. */
+void
+recv_resume_drop(void)
+{
+	if (!sy.resume.set)
+		return;
+	(void)apply_unlink_temp(sy.dirs[sy.resume.dir].fd, sy.resume.path,
+	    sy.resume.tmp);
+	scan_cache_keep(sy.dirs[sy.resume.dir].cache, NULL);
+	sy.resume.set = 0;
+}
