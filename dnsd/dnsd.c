@@ -43,11 +43,11 @@
 #define BACKOFF_MAX	30000
 
 static struct imsgbuf		 ibuf_main;
-static struct conf_dns_msg	 dc;
+static struct conf_dns_msg	 dconf;
 static struct dns_key		 key;
 static int			 conf_state;
 
-static struct {
+static struct {			/* the update or check under way */
 	int		 want;		/* active: the name is ours to keep */
 	int		 check;		/* the next attempt is a check */
 	int64_t		 epoch;
@@ -63,7 +63,7 @@ static struct {
 	uint64_t	 deadline;	/* of the attempt, or the next one */
 	uint32_t	 backoff;
 	char		 last[FAULT_LEN];
-} u = { .fd = -1 };
+} upd = { .fd = -1 };
 
 static void	 dnsd_dispatch(void);
 
@@ -75,24 +75,24 @@ result(int ok, const char *fmt, ...)
 
 	memset(&o, 0, sizeof(o));
 	o.ok = ok;
-	o.epoch = u.epoch;
+	o.epoch = upd.epoch;
 	va_start(ap, fmt);
 	vsnprintf(o.reason, sizeof(o.reason), fmt, ap);
 	va_end(ap);
 	if (ok)
 		log_notice("%s", o.reason);
-	else if (strcmp(o.reason, u.last) != 0)
+	else if (strcmp(o.reason, upd.last) != 0)
 		log_warnx("%s", o.reason);
-	strlcpy(u.last, ok ? "" : o.reason, sizeof(u.last));
+	strlcpy(upd.last, ok ? "" : o.reason, sizeof(upd.last));
 	imsg_compose(&ibuf_main, IMSG_DNS_RESULT, 0, 0, -1, &o, sizeof(o));
 }
 
 static void
 attempt_close(void)
 {
-	if (u.fd != -1)
-		close(u.fd);
-	u.fd = -1;
+	if (upd.fd != -1)
+		close(upd.fd);
+	upd.fd = -1;
 }
 
 /* The next attempt after the backoff; the current one is over. */
@@ -100,8 +100,9 @@ static void
 retry_later(void)
 {
 	attempt_close();
-	u.deadline = now_ms() + u.backoff;
-	u.backoff = u.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : u.backoff * 2;
+	upd.deadline = now_ms() + upd.backoff;
+	upd.backoff = upd.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
+	    upd.backoff * 2;
 }
 
 static void
@@ -112,56 +113,56 @@ attempt(int tcp)
 	size_t			 n;
 
 	attempt_close();
-	u.tcp = tcp;
-	u.id = randombytes_uniform(65536);
-	if (u.check)
-		n = dns_check(u.msg + 2, DNS_MAXMSG, u.id, dc.zone, dc.name,
-		    &dc.addr);
+	upd.tcp = tcp;
+	upd.id = randombytes_uniform(65536);
+	if (upd.check)
+		n = dns_check(upd.msg + 2, DNS_MAXMSG, upd.id, dconf.zone,
+		    dconf.name, &dconf.addr);
 	else
-		n = dns_update(u.msg + 2, DNS_MAXMSG, u.id, dc.zone, dc.name,
-		    &dc.addr, dc.ttl);
-	if (n == 0 || (n = dns_tsig_sign(u.msg + 2, n, DNS_MAXMSG, &key,
-	    (uint64_t)time(NULL), u.mac)) == 0)
-		fatalx("cannot build the update of %s", dc.name);
-	u.msg[0] = n >> 8;
-	u.msg[1] = n;
-	u.msglen = n;
-	u.inlen = 0;
-	u.outoff = 0;
+		n = dns_update(upd.msg + 2, DNS_MAXMSG, upd.id, dconf.zone,
+		    dconf.name, &dconf.addr, dconf.ttl);
+	if (n == 0 || (n = dns_tsig_sign(upd.msg + 2, n, DNS_MAXMSG, &key,
+	    (uint64_t)time(NULL), upd.mac)) == 0)
+		fatalx("cannot build the update of %s", dconf.name);
+	upd.msg[0] = n >> 8;
+	upd.msg[1] = n;
+	upd.msglen = n;
+	upd.inlen = 0;
+	upd.outoff = 0;
 	memset(&ss, 0, sizeof(ss));
-	if (dc.server.af == AF_INET6) {
+	if (dconf.server.af == AF_INET6) {
 		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&ss;
 
 		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = dc.server.a.v6;
-		s6->sin6_port = htons(dc.port);
+		s6->sin6_addr = dconf.server.a.v6;
+		s6->sin6_port = htons(dconf.port);
 		sl = sizeof(*s6);
 	} else {
 		struct sockaddr_in	*s4 = (struct sockaddr_in *)&ss;
 
 		s4->sin_family = AF_INET;
-		s4->sin_addr = dc.server.a.v4;
-		s4->sin_port = htons(dc.port);
+		s4->sin_addr = dconf.server.a.v4;
+		s4->sin_port = htons(dconf.port);
 		sl = sizeof(*s4);
 	}
-	if ((u.fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
+	if ((upd.fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
 	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
-	    (connect(u.fd, (struct sockaddr *)&ss, sl) == -1 &&
+	    (connect(upd.fd, (struct sockaddr *)&ss, sl) == -1 &&
 	    errno != EINPROGRESS)) {
-		result(0, "dns: %s: %s", dc.name, strerror(errno));
+		result(0, "dns: %s: %s", dconf.name, strerror(errno));
 		retry_later();
 		return;
 	}
-	if (!tcp && send(u.fd, u.msg + 2, u.msglen, 0) == -1) {
-		result(0, "dns: %s: send: %s", dc.name, strerror(errno));
+	if (!tcp && send(upd.fd, upd.msg + 2, upd.msglen, 0) == -1) {
+		result(0, "dns: %s: send: %s", dconf.name, strerror(errno));
 		retry_later();
 		return;
 	}
-	u.deadline = now_ms() + TRY_TIMEOUT;
-	log_debug("%s %s -> %s sent (%s, id %u)", u.check ? "check" :
-	    "update", dc.name,
-	    addr_str(&dc.addr, (char [ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
-	    tcp ? "tcp" : "udp", u.id);
+	upd.deadline = now_ms() + TRY_TIMEOUT;
+	log_debug("%s %s -> %s sent (%s, id %u)", upd.check ? "check" :
+	    "update", dconf.name,
+	    addr_str(&dconf.addr, (char [ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
+	    tcp ? "tcp" : "udp", upd.id);
 }
 
 /* A whole reply in buf: what it says, trusted only when it verifies. */
@@ -173,23 +174,23 @@ reply(const uint8_t *buf, size_t len)
 	int			 verified;
 
 	if (dns_parse_reply(buf, len, &key, &r, err, sizeof(err)) == -1) {
-		log_warnx("update of %s: malformed reply: %s", dc.name, err);
+		log_warnx("update of %s: malformed reply: %s", dconf.name, err);
 		return;			/* not trusted: wait on */
 	}
-	if (r.id != u.id || !r.qr || r.opcode != 5)
+	if (r.id != upd.id || !r.qr || r.opcode != 5)
 		return;			/* not the answer to ours */
-	if (r.tc && !u.tcp) {
+	if (r.tc && !upd.tcp) {
 		log_info("update of %s: reply truncated, again over TCP",
-		    dc.name);
+		    dconf.name);
 		attempt(1);
 		return;
 	}
-	verified = dns_tsig_verify(buf, len, &r, &key, u.mac);
+	verified = dns_tsig_verify(buf, len, &r, &key, upd.mac);
 	if (r.has_tsig && (r.tsig_error == DNS_BADSIG ||
 	    r.tsig_error == DNS_BADKEY) && r.maclen == 0) {
 		/* the server could not check ours, so it cannot sign */
 		result(0, "dns: %s: the server answers %s (key \"%s\"): "
-		    "%s", dc.name, dns_rcode_str(r.tsig_error), key.name,
+		    "%s", dconf.name, dns_rcode_str(r.tsig_error), key.name,
 		    r.tsig_error == DNS_BADSIG ? "the secret differs" :
 		    "the server does not know the key");
 		retry_later();
@@ -197,50 +198,51 @@ reply(const uint8_t *buf, size_t len)
 	}
 	if (!verified) {
 		log_warnx("update of %s: reply with a %s MAC ignored",
-		    dc.name, r.has_tsig ? "bad" : "missing");
+		    dconf.name, r.has_tsig ? "bad" : "missing");
 		return;
 	}
 	if (r.tsig_error == DNS_BADTIME) {
 		result(0, "dns: %s: BADTIME: this clock and the server's "
-		    "differ by %lld s, more than the fudge of %u s", dc.name,
+		    "differ by %lld s, more than the fudge of %u s", dconf.name,
 		    r.has_other_time ? (long long)r.other_time -
 		    (long long)time(NULL) : 0LL, DNS_FUDGE);
 		retry_later();
 		return;
 	}
-	if (u.check && (r.rcode == DNS_NXRRSET || r.rcode == DNS_NXDOMAIN)) {
+	if (upd.check && (r.rcode == DNS_NXRRSET || r.rcode == DNS_NXDOMAIN)) {
 		log_warnx("dns: %s no longer points to %s: updating it again",
-		    dc.name, addr_str(&dc.addr, a, sizeof(a)));
-		u.check = 0;
-		u.backoff = 1000;
+		    dconf.name, addr_str(&dconf.addr, a, sizeof(a)));
+		upd.check = 0;
+		upd.backoff = 1000;
 		attempt(0);
 		return;
 	}
 	switch (r.rcode) {
 	case DNS_NOERROR:
 		attempt_close();
-		if (!u.check)
-			result(1, "dns: %s -> %s (epoch %lld)", dc.name,
-			    addr_str(&dc.addr, a, sizeof(a)),
-			    (long long)u.epoch);
+		if (!upd.check)
+			result(1, "dns: %s -> %s (epoch %lld)", dconf.name,
+			    addr_str(&dconf.addr, a, sizeof(a)),
+			    (long long)upd.epoch);
 		else
-			log_debug("dns: %s still points here", dc.name);
+			log_debug("dns: %s still points here", dconf.name);
 		/* watched while active: checked again in a TTL */
-		u.check = 1;
-		u.backoff = 1000;
-		u.deadline = now_ms() + (uint64_t)(dc.ttl ? dc.ttl : 1) * 1000;
+		upd.check = 1;
+		upd.backoff = 1000;
+		upd.deadline = now_ms() + (uint64_t)
+		    (dconf.ttl ? dconf.ttl : 1) * 1000;
 		return;
 	case DNS_REFUSED:
 		result(0, "dns: %s: REFUSED: the server does not allow "
-		    "key \"%s\" to update %s in zone %s", dc.name, key.name,
-		    dc.name, dc.zone);
+		    "key \"%s\" to update %s in zone %s", dconf.name, key.name,
+		    dconf.name, dconf.zone);
 		break;
 	case DNS_NOTAUTH:
 		result(0, "dns: %s: NOTAUTH: the server is not "
-		    "authoritative for zone %s", dc.name, dc.zone);
+		    "authoritative for zone %s", dconf.name, dconf.zone);
 		break;
 	default:
-		result(0, "dns: %s: the server answers %s", dc.name,
+		result(0, "dns: %s: the server answers %s", dconf.name,
 		    dns_rcode_str(r.rcode));
 		break;
 	}
@@ -253,31 +255,32 @@ input(void)
 	ssize_t	 n;
 	size_t	 want;
 
-	if (!u.tcp) {
-		if ((n = recv(u.fd, u.in, sizeof(u.in), 0)) == -1) {
+	if (!upd.tcp) {
+		if ((n = recv(upd.fd, upd.in, sizeof(upd.in), 0)) == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			result(0, "dns: %s: %s", dc.name, strerror(errno));
+			result(0, "dns: %s: %s", dconf.name, strerror(errno));
 			retry_later();
 			return;
 		}
-		reply(u.in, n);
+		reply(upd.in, n);
 		return;
 	}
-	if ((n = read(u.fd, u.in + u.inlen, sizeof(u.in) - u.inlen)) <= 0) {
+	if ((n = read(upd.fd, upd.in + upd.inlen, sizeof(upd.in) -
+	    upd.inlen)) <= 0) {
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
-		result(0, "dns: %s: %s", dc.name, n == 0 ?
+		result(0, "dns: %s: %s", dconf.name, n == 0 ?
 		    "the server closed the connection" : strerror(errno));
 		retry_later();
 		return;
 	}
-	u.inlen += n;
-	if (u.inlen < 2)
+	upd.inlen += n;
+	if (upd.inlen < 2)
 		return;
-	want = (size_t)u.in[0] << 8 | u.in[1];
-	if (u.inlen >= 2 + want)
-		reply(u.in + 2, want);
+	want = (size_t)upd.in[0] << 8 | upd.in[1];
+	if (upd.inlen >= 2 + want)
+		reply(upd.in + 2, want);
 }
 
 static void
@@ -285,15 +288,15 @@ output(void)
 {
 	ssize_t	 n;
 
-	if ((n = write(u.fd, u.msg + u.outoff, u.msglen + 2 - u.outoff)) ==
-	    -1) {
+	if ((n = write(upd.fd, upd.msg + upd.outoff, upd.msglen + 2 -
+	    upd.outoff)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		result(0, "dns: %s: %s", dc.name, strerror(errno));
+		result(0, "dns: %s: %s", dconf.name, strerror(errno));
 		retry_later();
 		return;
 	}
-	u.outoff += n;
+	upd.outoff += n;
 }
 
 void
@@ -323,15 +326,16 @@ dnsd_main(int debug, int verbose)
 		pfd[0].events = POLLIN;
 		if (imsgbuf_queuelen(&ibuf_main) > 0)
 			pfd[0].events |= POLLOUT;
-		pfd[1].fd = u.fd;
+		pfd[1].fd = upd.fd;
 		pfd[1].events = POLLIN;
-		if (u.fd != -1 && u.tcp && u.outoff < u.msglen + 2)
+		if (upd.fd != -1 && upd.tcp && upd.outoff < upd.msglen + 2)
 			pfd[1].events |= POLLOUT;
 		n = 2;
 		timeout = -1;
-		if (u.want) {
+		if (upd.want) {
 			now = now_ms();
-			timeout = u.deadline > now ? (int)(u.deadline - now) : 0;
+			timeout = upd.deadline > now ?
+			    (int)(upd.deadline - now) : 0;
 		}
 		if (poll(pfd, n, timeout) == -1) {
 			if (errno == EINTR)
@@ -342,15 +346,15 @@ dnsd_main(int debug, int verbose)
 			proc_write(&ibuf_main);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			dnsd_dispatch();
-		if (u.want && u.fd != -1 && (pfd[1].revents & POLLOUT))
+		if (upd.want && upd.fd != -1 && (pfd[1].revents & POLLOUT))
 			output();
-		if (u.want && u.fd != -1 &&
+		if (upd.want && upd.fd != -1 &&
 		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			input();
-		if (u.want && now_ms() >= u.deadline) {
-			if (u.fd != -1) {
+		if (upd.want && now_ms() >= upd.deadline) {
+			if (upd.fd != -1) {
 				result(0, "dns: %s: no answer from the server "
-				    "within %u ms; trying again", dc.name,
+				    "within %u ms; trying again", dconf.name,
 				    TRY_TIMEOUT);
 				retry_later();
 			} else
@@ -375,23 +379,24 @@ dnsd_dispatch(void)
 			break;
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CONF_DNS:
-			if (conf_state != 0 || imsg_get_data(&imsg, &dc,
-			    sizeof(dc)) == -1 || dc.secretlen == 0 ||
-			    dc.secretlen > DNS_KEY_LEN || dc.port == 0 ||
-			    (dc.server.af != AF_INET &&
-			    dc.server.af != AF_INET6) ||
-			    (dc.addr.af != AF_INET && dc.addr.af != AF_INET6))
+			if (conf_state != 0 || imsg_get_data(&imsg, &dconf,
+			    sizeof(dconf)) == -1 || dconf.secretlen == 0 ||
+			    dconf.secretlen > DNS_KEY_LEN || dconf.port == 0 ||
+			    (dconf.server.af != AF_INET &&
+			    dconf.server.af != AF_INET6) ||
+			    (dconf.addr.af != AF_INET &&
+			    dconf.addr.af != AF_INET6))
 				fatalx("bad IMSG_CONF_DNS");
-			dc.name[DNS_NAME_LEN - 1] = '\0';
-			dc.zone[DNS_NAME_LEN - 1] = '\0';
-			dc.keyname[DNS_NAME_LEN - 1] = '\0';
-			if (dc.name[0] == '\0' || dc.zone[0] == '\0' ||
-			    dc.keyname[0] == '\0')
+			dconf.name[DNS_NAME_LEN - 1] = '\0';
+			dconf.zone[DNS_NAME_LEN - 1] = '\0';
+			dconf.keyname[DNS_NAME_LEN - 1] = '\0';
+			if (dconf.name[0] == '\0' || dconf.zone[0] == '\0' ||
+			    dconf.keyname[0] == '\0')
 				fatalx("bad IMSG_CONF_DNS: empty name");
-			strlcpy(key.name, dc.keyname, sizeof(key.name));
-			memcpy(key.secret, dc.secret, dc.secretlen);
-			key.len = dc.secretlen;
-			sodium_memzero(dc.secret, sizeof(dc.secret));
+			strlcpy(key.name, dconf.keyname, sizeof(key.name));
+			memcpy(key.secret, dconf.secret, dconf.secretlen);
+			key.len = dconf.secretlen;
+			sodium_memzero(dconf.secret, sizeof(dconf.secret));
 			conf_state = 1;
 			break;
 		case IMSG_CONF_END:
@@ -403,19 +408,19 @@ dnsd_dispatch(void)
 			if (conf_state != 2 || imsg_get_data(&imsg, &lm,
 			    sizeof(lm)) == -1)
 				fatalx("bad IMSG_DNS_UPDATE");
-			u.want = 1;
-			u.check = 0;
-			u.epoch = lm.epoch;
-			u.backoff = 1000;
-			u.last[0] = '\0';
+			upd.want = 1;
+			upd.check = 0;
+			upd.epoch = lm.epoch;
+			upd.backoff = 1000;
+			upd.last[0] = '\0';
 			attempt(0);
 			break;
 		case IMSG_DNS_STOP:
 			if (conf_state != 2 || imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_DNS_STOP");
-			if (u.want)
-				log_info("update of %s stopped", dc.name);
-			u.want = 0;
+			if (upd.want)
+				log_info("update of %s stopped", dconf.name);
+			upd.want = 0;
 			attempt_close();
 			break;
 		case IMSG_LOG_VERBOSE:

@@ -45,7 +45,7 @@ static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static TAILQ_HEAD(, job)	 beside = TAILQ_HEAD_INITIALIZER(beside);
 static int			 nbeside;
 static struct job		*running;
-static struct timers		*tm;
+static struct timers		*hook_timers;
 static unsigned int		 tm_id;
 
 static const char *job_names[] = {
@@ -63,7 +63,7 @@ static void	 job_arm(void);
 void
 hooks_init(struct timers *t, unsigned int id)
 {
-	tm = t;
+	hook_timers = t;
 	tm_id = id;
 }
 
@@ -166,9 +166,9 @@ job_arm(void)
 		if (!j->killed && (next == 0 || j->deadline < next))
 			next = j->deadline;
 	if (next == 0)
-		timer_stop(tm, tm_id);
+		timer_stop(hook_timers, tm_id);
 	else
-		timer_set_at(tm, tm_id, next);
+		timer_set_at(hook_timers, tm_id, next);
 }
 
 /* A forced demotion shortens what runs: kill at t0 + L - S. */

@@ -17,7 +17,7 @@
 #include "monitor.h"
 #include "timer.h"
 
-static struct timers	*rtm;
+static struct timers	*role_timers;
 static unsigned int	 rt_demote, rt_kill;
 static int		 drop_ok;
 static int		 drop_seen;	/* netd answered this demotion's drop */
@@ -33,7 +33,7 @@ static void		 fault_hook(int64_t, const char *);
 void
 role_init(struct timers *t, unsigned int demote, unsigned int kill)
 {
-	rtm = t;
+	role_timers = t;
 	rt_demote = demote;
 	rt_kill = kill;
 }
@@ -181,7 +181,7 @@ demotion_begin(int forced)
 	/* a node that wakes past it (SIGSTOP, a paused VM) gives netd
 	 * M - S from now, as it gives on-standby */
 	if (mon.kill_at != 0)
-		timer_set_at(rtm, rt_kill, mon.kill_at > now ?
+		timer_set_at(role_timers, rt_kill, mon.kill_at > now ?
 		    mon.kill_at : now + mon.conf->timing.margin -
 		    mon.conf->timing.slack);
 	if (forced && mon.kill_at != 0 && now >= mon.kill_at)
@@ -273,14 +273,14 @@ role_change(struct role_msg *rm)
 	if (rm->role != ROLE_DEMOTING) {
 		self_demoted = 0;
 		demote_result = -1;
-		timer_stop(rtm, rt_kill);
+		timer_stop(role_timers, rt_kill);
 	}
 	/* kept while demoting too: a planned demotion may run into it */
 	if ((rm->role == ROLE_ACTIVE || rm->role == ROLE_DEMOTING) &&
 	    rm->demote_at != 0)
-		timer_set_at(rtm, rt_demote, rm->demote_at);
+		timer_set_at(role_timers, rt_demote, rm->demote_at);
 	else
-		timer_stop(rtm, rt_demote);
+		timer_stop(role_timers, rt_demote);
 	if (rm->role == ROLE_ACTIVE || rm->role == ROLE_STANDBY)
 		fault_hook_epoch = -2;
 
@@ -341,7 +341,7 @@ role_renewed(const struct lease_msg *lm)
 	mon.t0 = lm->t0;
 	mon.demote_at = lm->t0 + conf->timing.dead - conf->timing.margin;
 	mon.kill_at = lm->t0 + conf->timing.dead - conf->timing.slack;
-	timer_set_at(rtm, rt_demote, mon.demote_at);
+	timer_set_at(role_timers, rt_demote, mon.demote_at);
 	memset(&vr, 0, sizeof(vr));
 	vr.epoch = lm->epoch;
 	vr.t0 = lm->t0;
@@ -379,7 +379,7 @@ role_vip_dropped(const struct ok_msg *o)
 		return;
 	drop_seen = 1;
 	drop_ok = o->ok;
-	timer_stop(rtm, rt_kill);
+	timer_stop(role_timers, rt_kill);
 	standby_hook_start();
 }
 

@@ -28,7 +28,7 @@
 #define IFF_LOWER_UP	0x10000		/* linux/if.h: carrier is up */
 #endif
 
-static struct nl_sock	*wsk;
+static struct nl_sock	*watch_sock;
 static int		*link_down;	/* per VIP: its link is down */
 
 static void
@@ -138,16 +138,17 @@ link_cb(struct nl_msg *msg, void *arg)
 void
 link_init(void)
 {
-	if ((wsk = nl_socket_alloc()) == NULL)
+	if ((watch_sock = nl_socket_alloc()) == NULL)
 		fatalx("nl_socket_alloc");
-	nl_socket_disable_seq_check(wsk);
-	nl_socket_modify_cb(wsk, NL_CB_VALID, NL_CB_CUSTOM, link_cb, NULL);
-	if (nl_connect(wsk, NETLINK_ROUTE) < 0)
+	nl_socket_disable_seq_check(watch_sock);
+	nl_socket_modify_cb(watch_sock, NL_CB_VALID, NL_CB_CUSTOM, link_cb,
+	    NULL);
+	if (nl_connect(watch_sock, NETLINK_ROUTE) < 0)
 		fatalx("nl_connect (watch)");
-	if (nl_socket_add_memberships(wsk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
-	    RTNLGRP_IPV6_IFADDR, 0) < 0)
+	if (nl_socket_add_memberships(watch_sock, RTNLGRP_LINK,
+	    RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, 0) < 0)
 		fatalx("netlink memberships");
-	if (nl_socket_set_nonblocking(wsk) < 0)
+	if (nl_socket_set_nonblocking(watch_sock) < 0)
 		fatalx("nl_socket_set_nonblocking");
 	if (nvips > 0 && (link_down = calloc(nvips, sizeof(int))) == NULL)
 		fatal(NULL);
@@ -156,7 +157,7 @@ link_init(void)
 int
 link_fd(void)
 {
-	return (nl_socket_get_fd(wsk));
+	return (nl_socket_get_fd(watch_sock));
 }
 
 void
@@ -164,7 +165,7 @@ link_input(void)
 {
 	int	 rc;
 
-	while ((rc = nl_recvmsgs_default(wsk)) >= 0)
+	while ((rc = nl_recvmsgs_default(watch_sock)) >= 0)
 		;
 	if (rc != -NLE_AGAIN && rc != -NLE_BUSY)
 		log_warnx("netlink watch: %s", nl_geterror(rc));

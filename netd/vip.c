@@ -30,14 +30,14 @@
 
 #define INFINITE_LFT	0xffffffffU
 
-static struct nl_sock	*sk;
+static struct nl_sock	*route_sock;
 
 void
 vip_init(void)
 {
-	if ((sk = nl_socket_alloc()) == NULL)
+	if ((route_sock = nl_socket_alloc()) == NULL)
 		fatalx("nl_socket_alloc");
-	if (nl_connect(sk, NETLINK_ROUTE) < 0)
+	if (nl_connect(route_sock, NETLINK_ROUTE) < 0)
 		fatalx("nl_connect NETLINK_ROUTE");
 }
 
@@ -113,7 +113,7 @@ vip_set(struct vip *v, uint64_t t0, int flags)
 	rtnl_addr_set_flags(ra, f);
 	rtnl_addr_set_valid_lifetime(ra, lft ? lft : INFINITE_LFT);
 	rtnl_addr_set_preferred_lifetime(ra, lft ? lft : INFINITE_LFT);
-	rc = rtnl_addr_add(sk, ra, flags);
+	rc = rtnl_addr_add(route_sock, ra, flags);
 	rtnl_addr_put(ra);
 	if (rc == 0) {
 		v->lft = lft;
@@ -194,7 +194,7 @@ vip_drop(struct vip *v, int64_t epoch, const char *why)
 		return (0);
 	ra = vip_addr(v);
 	v->ours_deleting = 1;
-	rc = rtnl_addr_delete(sk, ra, 0);
+	rc = rtnl_addr_delete(route_sock, ra, 0);
 	rtnl_addr_put(ra);
 	addr_str(&v->c.addr, a, sizeof(a));
 	if (rc < 0 && rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND &&

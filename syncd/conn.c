@@ -56,7 +56,7 @@ conn_new(int fd, int sender)
 	c->sender = sender;
 	c->ffd = -1;
 	c->opened = now_ms();
-	TAILQ_INSERT_TAIL(&sy.conns, c, entry);
+	TAILQ_INSERT_TAIL(&syncd.conns, c, entry);
 	return (c);
 }
 
@@ -134,8 +134,8 @@ conn_accept(int lfd)
 		a.a.v4 = ((struct sockaddr_in *)&ss)->sin_addr;
 	}
 	addr_str(&a, c->addr, sizeof(c->addr));
-	session_accept(&c->s, fd, sy.conf.cluster, sy.conf.secret, sy.speers,
-	    sy.npeers);
+	session_accept(&c->s, fd, syncd.conf.cluster, syncd.conf.secret,
+	    syncd.speers, syncd.npeers);
 	c->state = C_OPENING;
 	log_debug("peer %s: connected", c->addr);
 	return (c);
@@ -182,8 +182,9 @@ conn_close(struct conn *c, const char *why)
 		else
 			log_warnx("peer %s: %s", c->addr, why);
 		if (c->node[0] != '\0' || c->sender)
-			strlcpy(sy.last_error, why, sizeof(sy.last_error));
-		sy.status_dirty = 1;
+			strlcpy(syncd.last_error, why,
+			    sizeof(syncd.last_error));
+		syncd.status_dirty = 1;
 	}
 	if (sp != NULL) {
 		sp->conn = NULL;
@@ -208,23 +209,23 @@ conn_free(struct conn *c)
 	uint32_t	 i;
 	size_t		 k;
 
-	TAILQ_REMOVE(&sy.conns, c, entry);
+	TAILQ_REMOVE(&syncd.conns, c, entry);
 	session_close(&c->s);
 	close(c->fd);
 	if (c->ffd != -1)
 		close(c->ffd);
 	if (c->remote != NULL) {
-		for (i = 0; i < sy.ndirs; i++)
+		for (i = 0; i < syncd.ndirs; i++)
 			scan_manifest_free(&c->remote[i]);
 		free(c->remote);
 	}
 	if (c->local != NULL) {
-		for (i = 0; i < sy.ndirs; i++)
+		for (i = 0; i < syncd.ndirs; i++)
 			scan_manifest_free(&c->local[i]);
 		free(c->local);
 	}
 	if (c->plan != NULL) {
-		for (i = 0; i < sy.ndirs; i++)
+		for (i = 0; i < syncd.ndirs; i++)
 			plan_free(&c->plan[i]);
 		free(c->plan);
 	}
@@ -321,8 +322,8 @@ conn_events(struct conn *c, short rev)
 			conn_close(c, strerror(err));
 			return;
 		}
-		if (session_connect(&c->s, c->fd, sy.conf.cluster,
-		    sy.conf.node, sy.conf.secret, &c->sp->sp) == -1) {
+		if (session_connect(&c->s, c->fd, syncd.conf.cluster,
+		    syncd.conf.node, syncd.conf.secret, &c->sp->sp) == -1) {
 			conn_close(c, c->s.error);
 			return;
 		}
@@ -364,7 +365,8 @@ conn_events(struct conn *c, short rev)
 			}
 			if (rc == 0)
 				break;
-			if (proto_decode(type, body, len, sy.ndirs, &msg, why,
+			if (proto_decode(type, body, len, syncd.ndirs, &msg,
+			    why,
 			    sizeof(why)) == -1) {
 				char	 w2[sizeof(why) + 16];
 

@@ -26,7 +26,7 @@ recv_fill(struct conn *c)
 {
 	const struct scan_entry	*e;
 
-	while (!c->dead && conn_room(c) && c->sdir < sy.ndirs) {
+	while (!c->dead && conn_room(c) && c->sdir < syncd.ndirs) {
 		memset(&msg, 0, sizeof(msg));
 		msg.dir = c->sdir;
 		if (c->sidx == c->local[c->sdir].n) {
@@ -48,10 +48,10 @@ recv_fill(struct conn *c)
 			strlcpy(msg.target, e->link, sizeof(msg.target));
 		conn_send(c, &msg, 0);
 	}
-	if (!c->dead && c->sdir == sy.ndirs) {
+	if (!c->dead && c->sdir == syncd.ndirs) {
 		uint32_t	 d;
 
-		for (d = 0; d < sy.ndirs; d++)
+		for (d = 0; d < syncd.ndirs; d++)
 			scan_manifest_free(&c->local[d]);
 		c->state = C_READY;
 	}
@@ -60,8 +60,8 @@ recv_fill(struct conn *c)
 static int
 fence_ok(struct conn *c)
 {
-	return (!syncd_active() && sy.seen.epoch == c->epoch &&
-	    strcmp(sy.seen.holder, c->node) == 0);
+	return (!syncd_active() && syncd.seen.epoch == c->epoch &&
+	    strcmp(syncd.seen.holder, c->node) == 0);
 }
 
 /* Is the session's epoch still the holder's?  Asks the monitor first. */
@@ -86,8 +86,8 @@ recv_check_fence(struct conn *c)
 	else
 		snprintf(why, sizeof(why), "epoch %lld went stale (holder "
 		    "%s, epoch %lld)", (long long)c->epoch,
-		    sy.seen.holder[0] ? sy.seen.holder : "none",
-		    (long long)sy.seen.epoch);
+		    syncd.seen.holder[0] ? syncd.seen.holder : "none",
+		    (long long)syncd.seen.epoch);
 	conn_close(c, why);
 }
 
@@ -105,41 +105,42 @@ fence(struct conn *c, struct proto_msg *m)
 	c->epoch = m->epoch;
 	if (syncd_active()) {
 		conn_refuse(c, "this node is active (epoch %lld)",
-		    (long long)sy.epoch);
+		    (long long)syncd.epoch);
 		return (-1);
 	}
-	if (sy.seen.epoch < m->epoch) {
+	if (syncd.seen.epoch < m->epoch) {
 		conn_refuse(c, "epoch %lld not seen yet (this node saw %lld)",
-		    (long long)m->epoch, (long long)sy.seen.epoch);
+		    (long long)m->epoch, (long long)syncd.seen.epoch);
 		return (-1);
 	}
 	if (!fence_ok(c)) {
 		conn_refuse(c, "stale: the lease is %s's at epoch %lld",
-		    sy.seen.holder[0] ? sy.seen.holder : "nobody",
-		    (long long)sy.seen.epoch);
+		    syncd.seen.holder[0] ? syncd.seen.holder : "nobody",
+		    (long long)syncd.seen.epoch);
 		return (-1);
 	}
 	/* one session at a time: an older one of the holder ends */
-	TAILQ_FOREACH(o, &sy.conns, entry)
+	TAILQ_FOREACH(o, &syncd.conns, entry)
 		if (o != c && !o->sender && !o->dead && o->state >= C_MANIFEST)
 			conn_close(o, "replaced by a new session");
-	if (sy.attic_epoch != m->epoch) {
+	if (syncd.attic_epoch != m->epoch) {
 		/* the first session of an epoch keeps what it replaces */
 		snprintf(c->attic, sizeof(c->attic), "%s/%lld", ATTIC,
 		    (long long)m->epoch);
-		sy.attic_epoch = m->epoch;
+		syncd.attic_epoch = m->epoch;
 	}
-	if ((c->local = calloc(sy.ndirs, sizeof(*c->local))) == NULL)
+	if ((c->local = calloc(syncd.ndirs, sizeof(*c->local))) == NULL)
 		fatal("calloc");
-	for (d = 0; d < sy.ndirs; d++) {
+	for (d = 0; d < syncd.ndirs; d++) {
 		/* the sender compares hashes: the receiver's are all known */
-		scan_cache_lazy(sy.dirs[d].cache, 0);
-		if (scan_dir(sy.dirs[d].fd, sy.dirs[d].ex, sy.dirs[d].cache,
+		scan_cache_lazy(syncd.dirs[d].cache, 0);
+		if (scan_dir(syncd.dirs[d].fd, syncd.dirs[d].ex,
+		    syncd.dirs[d].cache,
 		    &c->local[d], &st) == -1) {
 			char	 why[PATH_LEN + 64];
 
 			snprintf(why, sizeof(why), "scan of %s: %s",
-			    sy.dirs[d].path, strerror(errno));
+			    syncd.dirs[d].path, strerror(errno));
 			conn_close(c, why);
 			return (-1);
 		}
@@ -148,14 +149,14 @@ fence(struct conn *c, struct proto_msg *m)
 	    c->addr, (long long)c->epoch, c->attic[0] ? ", attic " : "",
 	    c->attic);
 	c->state = C_MANIFEST;
-	if (sy.resume.set) {
+	if (syncd.resume.set) {
 		memset(&msg, 0, sizeof(msg));
 		msg.type = P_RESUME;
-		msg.dir = sy.resume.dir;
-		msg.size = sy.resume.size;
-		msg.mtime_ns = sy.resume.mtime_ns;
-		msg.off = sy.resume.off;
-		strlcpy(msg.path, sy.resume.path, sizeof(msg.path));
+		msg.dir = syncd.resume.dir;
+		msg.size = syncd.resume.size;
+		msg.mtime_ns = syncd.resume.mtime_ns;
+		msg.off = syncd.resume.off;
+		strlcpy(msg.path, syncd.resume.path, sizeof(msg.path));
 		c->resume_offered = 1;
 		return (conn_send(c, &msg, 0));
 	}
@@ -174,8 +175,8 @@ local_error(struct conn *c, const char *what, const char *path)
 	}
 	snprintf(why, sizeof(why), "%s %s: %s", what, path, strerror(errno));
 	log_warnx("peer %s (%s): %s", c->node, c->addr, why);
-	strlcpy(sy.last_error, why, sizeof(sy.last_error));
-	sy.status_dirty = 1;
+	strlcpy(syncd.last_error, why, sizeof(syncd.last_error));
+	syncd.status_dirty = 1;
 	if (c->in_file) {
 		apply_file_abort(c->batch, &c->f);
 		c->in_file = 0;
@@ -207,7 +208,7 @@ recv_frame(struct conn *c, struct proto_msg *m)
 		recv_check_fence(c);
 		return (-1);
 	}
-	root = sy.dirs[m->dir].fd;
+	root = syncd.dirs[m->dir].fd;
 	switch (m->type) {
 	case P_BEGIN:
 		if (c->in_file)
@@ -223,10 +224,10 @@ recv_frame(struct conn *c, struct proto_msg *m)
 		if (apply_file_begin(c->batch, m->path, &c->f) == -1)
 			return (local_error(c, "cannot write", m->path));
 		c->in_file = 1;
-		c->rmatch = sy.resume.set && sy.resume.dir == m->dir &&
-		    sy.resume.size == m->size &&
-		    sy.resume.mtime_ns == m->mtime_ns &&
-		    strcmp(sy.resume.path, m->path) == 0;
+		c->rmatch = syncd.resume.set && syncd.resume.dir == m->dir &&
+		    syncd.resume.size == m->size &&
+		    syncd.resume.mtime_ns == m->mtime_ns &&
+		    strcmp(syncd.resume.path, m->path) == 0;
 		c->fdir = m->dir;
 		c->fsize = m->size;
 		c->fnext = 0;
@@ -236,23 +237,25 @@ recv_frame(struct conn *c, struct proto_msg *m)
 	case P_DATA:
 		if (c->in_file && c->rmatch && c->fnext == 0) {
 			c->rmatch = 0;
-			if (m->off == sy.resume.off) {
+			if (m->off == syncd.resume.off) {
 				/* the sender goes on where the last session
 				 * broke: the kept file instead of a new one */
 				apply_file_abort(c->batch, &c->f);
-				if (apply_file_resume(c->batch, sy.resume.path,
-				    sy.resume.tmp, sy.resume.off, &c->f) == -1) {
+				if (apply_file_resume(c->batch,
+				    syncd.resume.path,
+				    syncd.resume.tmp, syncd.resume.off,
+				    &c->f) == -1) {
 					c->in_file = 0;
 					return (local_error(c, "cannot resume",
-					    sy.resume.path));
+					    syncd.resume.path));
 				}
 				log_info("peer %s: %s resumed at %llu bytes",
-				    c->node, sy.resume.path,
-				    (unsigned long long)sy.resume.off);
-				c->fnext = sy.resume.off;
-				scan_cache_keep(sy.dirs[sy.resume.dir].cache,
-				    NULL);
-				sy.resume.set = 0;
+				    c->node, syncd.resume.path,
+				    (unsigned long long)syncd.resume.off);
+				c->fnext = syncd.resume.off;
+				scan_cache_keep(
+				    syncd.dirs[syncd.resume.dir].cache, NULL);
+				syncd.resume.set = 0;
 			} else
 				recv_resume_drop();
 		}
@@ -274,8 +277,8 @@ recv_frame(struct conn *c, struct proto_msg *m)
 		}
 		if (apply_file_end(c->batch, &c->f, c->fmode, c->fmtime) == -1)
 			return (local_error(c, "cannot write", m->path));
-		sy.files++;
-		sy.bytes += c->fsize;
+		syncd.files++;
+		syncd.bytes += c->fsize;
 		return (0);
 	case P_LINK:
 		if (c->in_file)
@@ -283,7 +286,7 @@ recv_frame(struct conn *c, struct proto_msg *m)
 		if (apply_symlink(root, m->path, m->target,
 		    m->mtime_ns, attic) == -1)
 			return (local_error(c, "cannot link", m->path));
-		sy.files++;
+		syncd.files++;
 		return (0);
 	case P_MKDIR:
 		if (c->in_file)
@@ -304,7 +307,7 @@ recv_frame(struct conn *c, struct proto_msg *m)
 		if (c->batch != NULL && apply_batch_commit(c->batch,
 		    fence_current, c, attic) == -1)
 			return (local_error(c, "cannot commit in",
-			    sy.dirs[c->bdir].path));
+			    syncd.dirs[c->bdir].path));
 		c->commits++;
 		memset(&msg, 0, sizeof(msg));
 		msg.type = P_ACK;
@@ -317,9 +320,9 @@ recv_frame(struct conn *c, struct proto_msg *m)
 			conn_end(c);
 			return (-1);
 		}
-		sy.last_ok = unix_now();
-		sy.last_error[0] = '\0';
-		sy.status_dirty = 1;
+		syncd.last_ok = unix_now();
+		syncd.last_error[0] = '\0';
+		syncd.status_dirty = 1;
 		if (c->resume_offered) {
 			/* a round done without it: the part is not needed */
 			recv_resume_drop();
@@ -346,16 +349,17 @@ recv_abort(struct conn *c)
 {
 	if (c->in_file && c->fnext >= RESUME_CHUNK && c->f.path != NULL) {
 		recv_resume_drop();
-		sy.resume.set = 1;
-		sy.resume.dir = c->fdir;
-		strlcpy(sy.resume.path, c->f.path, sizeof(sy.resume.path));
-		strlcpy(sy.resume.tmp, c->f.tmp, sizeof(sy.resume.tmp));
-		sy.resume.size = c->fsize;
-		sy.resume.mtime_ns = c->fmtime;
-		sy.resume.off = c->fnext - c->fnext % RESUME_CHUNK;
-		scan_cache_keep(sy.dirs[c->fdir].cache, c->f.tmp);
+		syncd.resume.set = 1;
+		syncd.resume.dir = c->fdir;
+		strlcpy(syncd.resume.path, c->f.path,
+		    sizeof(syncd.resume.path));
+		strlcpy(syncd.resume.tmp, c->f.tmp, sizeof(syncd.resume.tmp));
+		syncd.resume.size = c->fsize;
+		syncd.resume.mtime_ns = c->fmtime;
+		syncd.resume.off = c->fnext - c->fnext % RESUME_CHUNK;
+		scan_cache_keep(syncd.dirs[c->fdir].cache, c->f.tmp);
 		log_info("kept %llu of %llu bytes of %s to resume",
-		    (unsigned long long)sy.resume.off,
+		    (unsigned long long)syncd.resume.off,
 		    (unsigned long long)c->fsize, c->f.path);
 		apply_file_keep(&c->f);
 		c->in_file = 0;
@@ -372,10 +376,10 @@ recv_abort(struct conn *c)
 void
 recv_resume_drop(void)
 {
-	if (!sy.resume.set)
+	if (!syncd.resume.set)
 		return;
-	(void)apply_unlink_temp(sy.dirs[sy.resume.dir].fd, sy.resume.path,
-	    sy.resume.tmp);
-	scan_cache_keep(sy.dirs[sy.resume.dir].cache, NULL);
-	sy.resume.set = 0;
+	(void)apply_unlink_temp(syncd.dirs[syncd.resume.dir].fd,
+	    syncd.resume.path, syncd.resume.tmp);
+	scan_cache_keep(syncd.dirs[syncd.resume.dir].cache, NULL);
+	syncd.resume.set = 0;
 }

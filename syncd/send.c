@@ -32,15 +32,15 @@ static struct proto_msg	 msg;			/* the frame built */
 void
 send_opened(struct conn *c)
 {
-	if ((c->remote = calloc(sy.ndirs, sizeof(*c->remote))) == NULL ||
-	    (c->plan = calloc(sy.ndirs, sizeof(*c->plan))) == NULL)
+	if ((c->remote = calloc(syncd.ndirs, sizeof(*c->remote))) == NULL ||
+	    (c->plan = calloc(syncd.ndirs, sizeof(*c->plan))) == NULL)
 		fatal("calloc");
 	c->sp->reached = 1;
 	strlcpy(c->sp->state, "opening", sizeof(c->sp->state));
 	memset(&msg, 0, sizeof(msg));
 	msg.type = P_FENCE;
-	strlcpy(msg.node, sy.conf.node, sizeof(msg.node));
-	msg.epoch = c->epoch = sy.epoch;
+	strlcpy(msg.node, syncd.conf.node, sizeof(msg.node));
+	msg.epoch = c->epoch = syncd.epoch;
 	conn_send(c, &msg, 0);
 	log_info("peer %s (%s): session open at epoch %lld", c->node,
 	    c->addr, (long long)c->epoch);
@@ -105,7 +105,7 @@ remote_from_snap(struct conn *c)
 	uint32_t		 d;
 	size_t			 i;
 
-	for (d = 0; d < sy.ndirs; d++) {
+	for (d = 0; d < syncd.ndirs; d++) {
 		scan_manifest_free(&c->remote[d]);
 		if (c->snap->m[d].n == 0)
 			continue;
@@ -174,8 +174,8 @@ hash_needed(struct snap *snap, struct scan_manifest *remote, uint32_t d)
 			if (l->type == SCAN_FILE && r->type == SCAN_FILE &&
 			    !l->hashed && l->size == r->size &&
 			    l->mode == r->mode && l->mtime_ns == r->mtime_ns)
-				(void)scan_hash_entry(sy.dirs[d].fd,
-				    sy.dirs[d].cache, l);
+				(void)scan_hash_entry(syncd.dirs[d].fd,
+				    syncd.dirs[d].cache, l);
 			i++;
 			j++;
 		}
@@ -189,18 +189,19 @@ send_round(struct conn *c, struct snap *snap)
 	char		 err[FAULT_LEN];
 	uint32_t	 d;
 
-	for (d = 0; d < sy.ndirs; d++) {
+	for (d = 0; d < syncd.ndirs; d++) {
 		hash_needed(snap, &c->remote[d], d);
 		plan_free(&c->plan[d]);
 		if (plan_round(&snap->m[d], &c->remote[d],
-		    sy.conf.max_delete, &c->plan[d], err, sizeof(err)) == -1) {
+		    syncd.conf.max_delete, &c->plan[d], err,
+		    sizeof(err)) == -1) {
 			char	 why[FAULT_LEN + PATH_LEN];
 
-			snprintf(why, sizeof(why), "%s: %s", sy.dirs[d].path,
+			snprintf(why, sizeof(why), "%s: %s", syncd.dirs[d].path,
 			    err);
 			syncd_guard_failed(why);
 			syncd_peer_failed(c->sp, why);
-			for (d = 0; d < sy.ndirs; d++)
+			for (d = 0; d < syncd.ndirs; d++)
 				plan_free(&c->plan[d]);
 			if (c->sp->ctl_wait)
 				syncd_ctl_peer_done(c->sp, 0, why);
@@ -278,7 +279,7 @@ send_data(struct conn *c)
 
 		crypto_generichash_final(&c->hs, e->hash, SCAN_HASHLEN);
 		e->hashed = 1;
-		scan_cache_put(sy.dirs[c->pdir].cache, &st, e->hash);
+		scan_cache_put(syncd.dirs[c->pdir].cache, &st, e->hash);
 	}
 	close(c->ffd);
 	c->ffd = -1;
@@ -329,12 +330,12 @@ open_source(struct conn *c, const struct scan_entry *e)
 	char	 why[PATH_LEN + 64];
 
 	/* beneath the directory, through no symlink, as the receiver does */
-	c->ffd = openat2_beneath(sy.dirs[c->pdir].fd, e->path, O_RDONLY, 0);
+	c->ffd = openat2_beneath(syncd.dirs[c->pdir].fd, e->path, O_RDONLY, 0);
 	if (c->ffd != -1)
 		return (0);
 	if (errno != ENOENT) {
-		snprintf(why, sizeof(why), "%s/%s: %s", sy.dirs[c->pdir].path,
-		    e->path, strerror(errno));
+		snprintf(why, sizeof(why), "%s/%s: %s",
+		    syncd.dirs[c->pdir].path, e->path, strerror(errno));
 		log_warnx("%s", why);
 		strlcpy(c->rerror, why, sizeof(c->rerror));
 	}
@@ -357,7 +358,7 @@ send_fill(struct conn *c)
 		}
 		if (c->seq - c->acked >= MAX_INFLIGHT)
 			return;		/* until an acknowledgement */
-		if (c->pdir == sy.ndirs) {
+		if (c->pdir == syncd.ndirs) {
 			if (commit(c) == -1)
 				return;
 			memset(&msg, 0, sizeof(msg));
@@ -452,11 +453,11 @@ send_frame(struct conn *c, struct proto_msg *m)
 	case P_MEND:
 		if (c->state != C_WAIT || m->dir != c->mdir)
 			break;
-		if (++c->mdir == sy.ndirs) {
+		if (++c->mdir == syncd.ndirs) {
 			c->state = C_READY;
 			strlcpy(c->sp->state, "ready", sizeof(c->sp->state));
 			log_debug("peer %s: manifest of %u directories",
-			    c->node, sy.ndirs);
+			    c->node, syncd.ndirs);
 			syncd_round_wanted(0);
 		}
 		return (0);
@@ -474,8 +475,8 @@ send_frame(struct conn *c, struct proto_msg *m)
 		if (c->state != C_DONE || c->acked != c->seq)
 			break;
 		remote_from_snap(c);
-		sy.files += c->rfiles;
-		sy.bytes += c->rbytes;
+		syncd.files += c->rfiles;
+		syncd.bytes += c->rbytes;
 		c->state = C_READY;
 		if (c->rfiles > 0 || c->rdeleted > 0)
 			log_info("peer %s: round done, %llu files, %llu "
@@ -485,11 +486,11 @@ send_frame(struct conn *c, struct proto_msg *m)
 			    (unsigned long long)c->rdeleted);
 		if (c->rerror[0] != '\0') {
 			syncd_peer_failed(c->sp, c->rerror);
-			if (c->sp->ctl_wait && c->snap->id >= sy.ctl_snap)
+			if (c->sp->ctl_wait && c->snap->id >= syncd.ctl_snap)
 				syncd_ctl_peer_done(c->sp, 0, c->rerror);
 		} else {
 			syncd_peer_ok(c->sp);
-			if (c->sp->ctl_wait && c->snap->id >= sy.ctl_snap)
+			if (c->sp->ctl_wait && c->snap->id >= syncd.ctl_snap)
 				syncd_ctl_peer_done(c->sp, 1, NULL);
 		}
 		if (c->again || c->ndirty > 0)

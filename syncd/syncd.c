@@ -38,7 +38,7 @@
 #define BACKOFF_MIN	100
 #define CTL_TIMEOUT	120000
 
-struct syncd			 sy;
+struct syncd			 syncd;
 static struct imsgbuf		 ibuf_main;
 static int			 conf_state;
 static int			 listen_fd = -1;
@@ -66,11 +66,11 @@ syncd_main(int debug, int verbose)
 	if (imsgbuf_init(&ibuf_main, CHILD_FD) == -1)
 		fatal("imsgbuf_init");
 	imsgbuf_allow_fdpass(&ibuf_main);
-	TAILQ_INIT(&sy.conns);
-	sy.epoch = -1;
-	sy.seen.epoch = -1;
-	sy.attic_epoch = -1;
-	sy.last_ok = -1;
+	TAILQ_INIT(&syncd.conns);
+	syncd.epoch = -1;
+	syncd.seen.epoch = -1;
+	syncd.attic_epoch = -1;
+	syncd.last_ok = -1;
 
 	/* the user and the directories come with the configuration */
 	while (conf_state != 2)
@@ -81,17 +81,17 @@ syncd_main(int debug, int verbose)
 		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (sy.ndirs > 0)
+	if (syncd.ndirs > 0)
 		syncd_listen();
-	proc_drop(PROC_SYNC, sy.conf.user, NULL, 0);
-	for (i = 0; i < sy.ndirs; i++)
-		fds[i] = sy.dirs[i].fd;
-	sandbox_landlock(fds, sy.ndirs);
+	proc_drop(PROC_SYNC, syncd.conf.user, NULL, 0);
+	for (i = 0; i < syncd.ndirs; i++)
+		fds[i] = syncd.dirs[i].fd;
+	sandbox_landlock(fds, syncd.ndirs);
 	if (fcntl(CHILD_FD, F_SETFL, O_NONBLOCK) == -1)
 		fatal("fcntl");
 	sandbox_seccomp(PROC_SYNC);
 	imsg_compose(&ibuf_main, IMSG_READY, 0, 0, -1, NULL, 0);
-	sy.status_dirty = 1;
+	syncd.status_dirty = 1;
 	syncd_loop();
 }
 
@@ -105,8 +105,8 @@ unix_now(void)
 int
 syncd_active(void)
 {
-	return (sy.role == ROLE_ACTIVE ||
-	    (sy.role == ROLE_DEMOTING && !sy.forced));
+	return (syncd.role == ROLE_ACTIVE ||
+	    (syncd.role == ROLE_DEMOTING && !syncd.forced));
 }
 
 static void
@@ -118,19 +118,19 @@ syncd_listen(void)
 	int			 one = 1;
 
 	memset(&ss, 0, sizeof(ss));
-	if (sy.conf.listen.af == AF_INET6) {
+	if (syncd.conf.listen.af == AF_INET6) {
 		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&ss;
 
 		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = sy.conf.listen.a.v6;
-		s6->sin6_port = htons(sy.conf.port);
+		s6->sin6_addr = syncd.conf.listen.a.v6;
+		s6->sin6_port = htons(syncd.conf.port);
 		len = sizeof(*s6);
 	} else {
 		struct sockaddr_in	*s4 = (struct sockaddr_in *)&ss;
 
 		s4->sin_family = AF_INET;
-		s4->sin_addr = sy.conf.listen.a.v4;
-		s4->sin_port = htons(sy.conf.port);
+		s4->sin_addr = syncd.conf.listen.a.v4;
+		s4->sin_port = htons(syncd.conf.port);
 		len = sizeof(*s4);
 	}
 	if ((listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
@@ -139,10 +139,10 @@ syncd_listen(void)
 	setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(listen_fd, (struct sockaddr *)&ss, len) == -1 ||
 	    listen(listen_fd, 16) == -1)
-		fatal("listen on %s port %u", addr_str(&sy.conf.listen, buf,
-		    sizeof(buf)), sy.conf.port);
-	log_info("listening on %s port %u", addr_str(&sy.conf.listen, buf,
-	    sizeof(buf)), sy.conf.port);
+		fatal("listen on %s port %u", addr_str(&syncd.conf.listen, buf,
+		    sizeof(buf)), syncd.conf.port);
+	log_info("listening on %s port %u", addr_str(&syncd.conf.listen, buf,
+	    sizeof(buf)), syncd.conf.port);
 }
 
 /* Messages of the monitor that came meanwhile: the fence asks first. */
@@ -160,7 +160,7 @@ syncd_poll_monitor(void)
 void
 syncd_status_changed(void)
 {
-	sy.status_dirty = 1;
+	syncd.status_dirty = 1;
 }
 
 static void
@@ -170,22 +170,23 @@ send_status(void)
 	int			 i;
 
 	memset(&st, 0, sizeof(st));
-	st.last_ok = sy.last_ok;
-	st.files = sy.files;
-	st.bytes = sy.bytes;
-	strlcpy(st.last_error, sy.last_error, sizeof(st.last_error));
-	for (i = 0; i < sy.npeers; i++) {
-		strlcpy(st.peer[i].node, sy.peers[i].c.name,
+	st.last_ok = syncd.last_ok;
+	st.files = syncd.files;
+	st.bytes = syncd.bytes;
+	strlcpy(st.last_error, syncd.last_error, sizeof(st.last_error));
+	for (i = 0; i < syncd.npeers; i++) {
+		strlcpy(st.peer[i].node, syncd.peers[i].c.name,
 		    sizeof(st.peer[i].node));
-		strlcpy(st.peer[i].state, syncd_active() ? sy.peers[i].state :
+		strlcpy(st.peer[i].state, syncd_active()
+		    ? syncd.peers[i].state :
 		    "standby", sizeof(st.peer[i].state));
-		st.peer[i].last_ok = sy.peers[i].last_ok;
-		strlcpy(st.peer[i].error, sy.peers[i].error,
+		st.peer[i].last_ok = syncd.peers[i].last_ok;
+		strlcpy(st.peer[i].error, syncd.peers[i].error,
 		    sizeof(st.peer[i].error));
 	}
-	st.npeers = sy.npeers;
+	st.npeers = syncd.npeers;
 	imsg_compose(&ibuf_main, IMSG_SYNC_STATUS, 0, 0, -1, &st, sizeof(st));
-	sy.status_dirty = 0;
+	syncd.status_dirty = 0;
 }
 
 static void
@@ -207,15 +208,15 @@ syncd_peer_failed(struct speer *sp, const char *why)
 	strlcpy(sp->error, why, sizeof(sp->error));
 	strlcpy(sp->state, sp->reached ? "failed" : "down",
 	    sizeof(sp->state));
-	strlcpy(sy.last_error, why, sizeof(sy.last_error));
+	strlcpy(syncd.last_error, why, sizeof(syncd.last_error));
 	if (sp->bad_since == 0)
 		sp->bad_since = now;
 	sp->next_try = now + sp->backoff;
-	sp->backoff = sp->backoff * 2 > sy.conf.delay ? sy.conf.delay :
+	sp->backoff = sp->backoff * 2 > syncd.conf.delay ? syncd.conf.delay :
 	    sp->backoff * 2;
 	if (sp->backoff < BACKOFF_MIN)
 		sp->backoff = BACKOFF_MIN;
-	sy.status_dirty = 1;
+	syncd.status_dirty = 1;
 }
 
 void
@@ -228,22 +229,22 @@ syncd_peer_ok(struct speer *sp)
 	sp->bad_since = 0;
 	sp->alerted = 0;
 	sp->backoff = BACKOFF_MIN;
-	sp->last_ok = sy.last_ok = unix_now();
+	sp->last_ok = syncd.last_ok = unix_now();
 	last_guard[0] = '\0';
-	for (i = 0; i < sy.npeers; i++)
-		if (sy.peers[i].error[0] != '\0')
+	for (i = 0; i < syncd.npeers; i++)
+		if (syncd.peers[i].error[0] != '\0')
 			break;
-	if (i == sy.npeers)
-		sy.last_error[0] = '\0';
-	sy.status_dirty = 1;
+	if (i == syncd.npeers)
+		syncd.last_error[0] = '\0';
+	syncd.status_dirty = 1;
 }
 
 /* A guard (failoverd(8), "File replication") stopped a round: alert at once. */
 void
 syncd_guard_failed(const char *why)
 {
-	strlcpy(sy.last_error, why, sizeof(sy.last_error));
-	sy.status_dirty = 1;
+	strlcpy(syncd.last_error, why, sizeof(syncd.last_error));
+	syncd.status_dirty = 1;
 	if (strcmp(last_guard, why) == 0)
 		return;
 	strlcpy(last_guard, why, sizeof(last_guard));
@@ -256,9 +257,9 @@ syncd_round_wanted(uint64_t in)
 {
 	uint64_t	 at = now_ms() + in;
 
-	if (!sy.want_round || at < sy.round_at)
-		sy.round_at = at;
-	sy.want_round = 1;
+	if (!syncd.want_round || at < syncd.round_at)
+		syncd.round_at = at;
+	syncd.want_round = 1;
 }
 
 /* The answer to failoverctl sync (id), or to IMSG_SYNC_FINAL (final). */
@@ -293,9 +294,9 @@ syncd_ctl_peer_done(struct speer *sp, int ok, const char *why)
 	sp->ctl_wait = 0;
 	if (ok)
 		return;
-	sy.ctl_failed = 1;
-	len = strlen(sy.ctl_msg);
-	snprintf(sy.ctl_msg + len, sizeof(sy.ctl_msg) - len, "%s%s: %s",
+	syncd.ctl_failed = 1;
+	len = strlen(syncd.ctl_msg);
+	snprintf(syncd.ctl_msg + len, sizeof(syncd.ctl_msg) - len, "%s%s: %s",
 	    len ? "; " : "", sp->c.name, why);
 }
 
@@ -305,26 +306,26 @@ ctl_check(uint64_t now)
 	char	 text[CTL_MSG_LEN];
 	int	 i, waiting = 0;
 
-	if (sy.ctl_id == 0 && !sy.ctl_final)
+	if (syncd.ctl_id == 0 && !syncd.ctl_final)
 		return;
-	for (i = 0; i < sy.npeers; i++)
-		if (sy.peers[i].ctl_wait) {
-			if (now >= sy.ctl_deadline)
-				syncd_ctl_peer_done(&sy.peers[i], 0,
+	for (i = 0; i < syncd.npeers; i++)
+		if (syncd.peers[i].ctl_wait) {
+			if (now >= syncd.ctl_deadline)
+				syncd_ctl_peer_done(&syncd.peers[i], 0,
 				    "timed out");
 			else
 				waiting = 1;
 		}
 	if (waiting)
 		return;
-	if (sy.ctl_failed)
-		snprintf(text, sizeof(text), "sync: %s", sy.ctl_msg);
+	if (syncd.ctl_failed)
+		snprintf(text, sizeof(text), "sync: %s", syncd.ctl_msg);
 	else
 		snprintf(text, sizeof(text), "sync: done, %d peer%s up to "
-		    "date", sy.npeers, sy.npeers == 1 ? "" : "s");
-	ctl_reply(sy.ctl_id, sy.ctl_final, sy.ctl_failed, text);
-	sy.ctl_id = 0;
-	sy.ctl_final = 0;
+		    "date", syncd.npeers, syncd.npeers == 1 ? "" : "s");
+	ctl_reply(syncd.ctl_id, syncd.ctl_final, syncd.ctl_failed, text);
+	syncd.ctl_id = 0;
+	syncd.ctl_final = 0;
 }
 
 static void
@@ -333,7 +334,7 @@ ctl_sync(uint32_t id, int final, int32_t ms)
 	struct speer	*sp;
 	int		 i;
 
-	if (sy.ndirs == 0) {
+	if (syncd.ndirs == 0) {
 		ctl_reply(id, final, 1, "sync: no sync block in the "
 		    "configuration");
 		return;
@@ -343,19 +344,19 @@ ctl_sync(uint32_t id, int final, int32_t ms)
 		    "active node sends");
 		return;
 	}
-	if (sy.ctl_id != 0 || sy.ctl_final) {
+	if (syncd.ctl_id != 0 || syncd.ctl_final) {
 		ctl_reply(id, final, 1, "sync: a forced round is running "
 		    "already");
 		return;
 	}
-	sy.ctl_id = id;
-	sy.ctl_final = final;
-	sy.ctl_snap = sy.snap_seq + 1;
-	sy.ctl_deadline = now_ms() + (ms > 0 ? (uint64_t)ms : CTL_TIMEOUT);
-	sy.ctl_failed = 0;
-	sy.ctl_msg[0] = '\0';
-	for (i = 0; i < sy.npeers; i++) {
-		sp = &sy.peers[i];
+	syncd.ctl_id = id;
+	syncd.ctl_final = final;
+	syncd.ctl_snap = syncd.snap_seq + 1;
+	syncd.ctl_deadline = now_ms() + (ms > 0 ? (uint64_t)ms : CTL_TIMEOUT);
+	syncd.ctl_failed = 0;
+	syncd.ctl_msg[0] = '\0';
+	for (i = 0; i < syncd.npeers; i++) {
+		sp = &syncd.peers[i];
 		sp->ctl_wait = 1;
 		if (sp->conn == NULL)
 			syncd_ctl_peer_done(sp, 0, sp->error[0] ? sp->error :
@@ -372,7 +373,7 @@ snap_unref(struct snap *s)
 
 	if (s == NULL || --s->refs > 0)
 		return;
-	for (d = 0; d < sy.ndirs; d++)
+	for (d = 0; d < syncd.ndirs; d++)
 		scan_manifest_free(&s->m[d]);
 	free(s);
 }
@@ -385,9 +386,9 @@ ino_watch(const struct snap *s)
 
 	if (ino_fd == -1)
 		return;
-	for (d = 0; d < sy.ndirs; d++) {
+	for (d = 0; d < syncd.ndirs; d++) {
 		/* watches by relative path from the directory fd */
-		if (fchdir(sy.dirs[d].fd) == -1)
+		if (fchdir(syncd.dirs[d].fd) == -1)
 			continue;
 		for (i = 0; i <= s->m[d].n; i++) {
 			if (i < s->m[d].n && s->m[d].e[i].type != SCAN_DIR)
@@ -399,7 +400,7 @@ ino_watch(const struct snap *s)
 				log_warnx("inotify: no more watches "
 				    "(fs.inotify.max_user_watches); changes "
 				    "are found by the rescan every %u ms",
-				    sy.conf.interval);
+				    syncd.conf.interval);
 			}
 		}
 	}
@@ -418,7 +419,7 @@ ino_read(void)
 	while ((n = read(ino_fd, u.b, sizeof(u.b))) > 0)
 		any = 1;
 	if (any && syncd_active())
-		syncd_round_wanted(sy.conf.delay / 4);
+		syncd_round_wanted(syncd.conf.delay / 4);
 }
 
 /* The local tree now: every directory scanned, the guards checked. */
@@ -434,34 +435,35 @@ snap_take(void)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
 	s->refs = 1;
-	s->id = ++sy.snap_seq;
-	for (d = 0; d < sy.ndirs; d++) {
-		if (fstat(sy.dirs[d].fd, &sb) == -1 ||
-		    sb.st_dev != sy.dirs[d].dev) {
+	s->id = ++syncd.snap_seq;
+	for (d = 0; d < syncd.ndirs; d++) {
+		if (fstat(syncd.dirs[d].fd, &sb) == -1 ||
+		    sb.st_dev != syncd.dirs[d].dev) {
 			snprintf(why, sizeof(why), "%s: not on the filesystem "
-			    "it was on at start", sy.dirs[d].path);
+			    "it was on at start", syncd.dirs[d].path);
 			goto fail;
 		}
 		/* new files are hashed while they are sent */
-		scan_cache_lazy(sy.dirs[d].cache, 1);
-		if (scan_dir(sy.dirs[d].fd, sy.dirs[d].ex, sy.dirs[d].cache,
+		scan_cache_lazy(syncd.dirs[d].cache, 1);
+		if (scan_dir(syncd.dirs[d].fd, syncd.dirs[d].ex,
+		    syncd.dirs[d].cache,
 		    &s->m[d], &st) == -1) {
 			snprintf(why, sizeof(why), "scan of %s: %s",
-			    sy.dirs[d].path, strerror(errno));
+			    syncd.dirs[d].path, strerror(errno));
 			goto fail;
 		}
 		log_debug("scan of %s: %zu entries, %llu files hashed",
-		    sy.dirs[d].path, s->m[d].n,
+		    syncd.dirs[d].path, s->m[d].n,
 		    (unsigned long long)st.hashed_files);
 	}
 	ino_watch(s);
 	return (s);
 fail:
 	syncd_guard_failed(why);
-	for (d = 0; d < (uint32_t)sy.npeers; d++)
-		if (sy.peers[d].conn != NULL)
-			syncd_peer_failed(&sy.peers[d], why);
-	sy.snap_seq--;
+	for (d = 0; d < (uint32_t)syncd.npeers; d++)
+		if (syncd.peers[d].conn != NULL)
+			syncd_peer_failed(&syncd.peers[d], why);
+	syncd.snap_seq--;
 	snap_unref(s);
 	return (NULL);
 }
@@ -473,20 +475,20 @@ round_start(void)
 	struct snap	*s;
 	int		 ready = 0;
 
-	TAILQ_FOREACH(c, &sy.conns, entry)
+	TAILQ_FOREACH(c, &syncd.conns, entry)
 		if (c->sender && !c->dead && c->state == C_READY)
 			ready = 1;
 		else if (c->sender && !c->dead && (c->state == C_ROUND ||
 		    c->state == C_DONE))
 			c->again = 1;
-	sy.want_round = 0;
+	syncd.want_round = 0;
 	if (!ready)
 		return;
 	if ((s = snap_take()) == NULL)
 		return;
-	snap_unref(sy.snap);
-	sy.snap = s;
-	TAILQ_FOREACH(c, &sy.conns, entry)
+	snap_unref(syncd.snap);
+	syncd.snap = s;
+	TAILQ_FOREACH(c, &syncd.conns, entry)
 		if (c->sender && !c->dead && c->state == C_READY)
 			send_round(c, s);
 }
@@ -498,8 +500,8 @@ role_apply(uint64_t now)
 	struct conn	*c;
 	int		 i;
 
-	if (!syncd_active() || sy.ndirs == 0) {
-		TAILQ_FOREACH(c, &sy.conns, entry)
+	if (!syncd_active() || syncd.ndirs == 0) {
+		TAILQ_FOREACH(c, &syncd.conns, entry)
 			if (c->sender && !c->dead) {
 				if (c->state == C_READY)
 					conn_end(c);
@@ -510,9 +512,9 @@ role_apply(uint64_t now)
 			close(ino_fd);
 			ino_fd = -1;
 		}
-		if (sy.ctl_id != 0 || sy.ctl_final)
-			for (i = 0; i < sy.npeers; i++)
-				syncd_ctl_peer_done(&sy.peers[i], 0,
+		if (syncd.ctl_id != 0 || syncd.ctl_final)
+			for (i = 0; i < syncd.npeers; i++)
+				syncd_ctl_peer_done(&syncd.peers[i], 0,
 				    "this node is no longer active");
 		return;
 	}
@@ -521,16 +523,16 @@ role_apply(uint64_t now)
 			log_warn("inotify_init1");
 		ino_full = 0;
 		syncd_round_wanted(0);
-		sy.next_scan = now + sy.conf.interval;
+		syncd.next_scan = now + syncd.conf.interval;
 	}
-	for (i = 0; i < sy.npeers; i++) {
-		struct speer	*sp = &sy.peers[i];
+	for (i = 0; i < syncd.npeers; i++) {
+		struct speer	*sp = &syncd.peers[i];
 
 		if (sp->conn == NULL && now >= sp->next_try)
 			conn_connect(sp);
 		/* unreachable or failing for long: an alert, once */
 		if (sp->bad_since != 0 && !sp->alerted &&
-		    now - sp->bad_since >= sy.conf.alert_after) {
+		    now - sp->bad_since >= syncd.conf.alert_after) {
 			char	 d[256];
 
 			sp->alerted = 1;
@@ -541,11 +543,11 @@ role_apply(uint64_t now)
 			    d);
 		}
 	}
-	if (now >= sy.next_scan) {
+	if (now >= syncd.next_scan) {
 		syncd_round_wanted(0);
-		sy.next_scan = now + sy.conf.interval;
+		syncd.next_scan = now + syncd.conf.interval;
 	}
-	TAILQ_FOREACH(c, &sy.conns, entry)
+	TAILQ_FOREACH(c, &syncd.conns, entry)
 		if (c->sender && !c->dead && c->state == C_READY &&
 		    now - c->opened >= REKEY_MS) {
 			/* a new handshake every hour */
@@ -554,7 +556,7 @@ role_apply(uint64_t now)
 			conn_end(c);
 			c->sp->next_try = now;
 		}
-	if (sy.want_round && now >= sy.round_at)
+	if (syncd.want_round && now >= syncd.round_at)
 		round_start();
 }
 
@@ -565,7 +567,7 @@ housekeeping(void)
 	uint64_t	 now = now_ms();
 
 	role_apply(now);
-	for (c = TAILQ_FIRST(&sy.conns); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&syncd.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (!c->dead && c->state <= C_OPENING &&
 		    now - c->opened >= OPEN_TIMEOUT_MS)
@@ -575,7 +577,7 @@ housekeeping(void)
 			conn_free(c);
 	}
 	ctl_check(now);
-	if (sy.status_dirty)
+	if (syncd.status_dirty)
 		send_status();
 }
 
@@ -585,13 +587,13 @@ next_timeout(void)
 	uint64_t	 now = now_ms(), due = now + 1000;
 	int		 i;
 
-	if (sy.want_round && sy.round_at < due)
-		due = sy.round_at;
+	if (syncd.want_round && syncd.round_at < due)
+		due = syncd.round_at;
 	if (syncd_active())
-		for (i = 0; i < sy.npeers; i++)
-			if (sy.peers[i].conn == NULL &&
-			    sy.peers[i].next_try < due)
-				due = sy.peers[i].next_try;
+		for (i = 0; i < syncd.npeers; i++)
+			if (syncd.peers[i].conn == NULL &&
+			    syncd.peers[i].next_try < due)
+				due = syncd.peers[i].next_try;
 	return (due > now ? (int)(due - now) : 0);
 }
 
@@ -605,7 +607,7 @@ syncd_loop(void)
 	for (;;) {
 		housekeeping();
 		nc = 0;
-		TAILQ_FOREACH(c, &sy.conns, entry)
+		TAILQ_FOREACH(c, &syncd.conns, entry)
 			nc++;
 		if (nc + 3 > cap) {
 			cap = nc + 16;
@@ -624,7 +626,7 @@ syncd_loop(void)
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = ino_fd;
 		pfd[n++].events = POLLIN;
-		TAILQ_FOREACH(c, &sy.conns, entry) {
+		TAILQ_FOREACH(c, &syncd.conns, entry) {
 			pc[n] = c;
 			pfd[n].fd = c->fd;
 			pfd[n++].events = conn_pollmask(c);
@@ -673,27 +675,28 @@ syncd_dispatch(void)
 			break;
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CONF_SYNC:
-			if (conf_state != 0 || imsg_get_data(&imsg, &sy.conf,
-			    sizeof(sy.conf)) == -1 || sy.conf.ndirs > MAX_DIRS ||
-			    (sy.conf.ndirs > 0 && (sy.conf.delay == 0 ||
-			    sy.conf.interval == 0)))
+			if (conf_state != 0 || imsg_get_data(&imsg, &syncd.conf,
+			    sizeof(syncd.conf)) == -1
+			    || syncd.conf.ndirs > MAX_DIRS ||
+			    (syncd.conf.ndirs > 0 && (syncd.conf.delay == 0 ||
+			    syncd.conf.interval == 0)))
 				fatalx("bad IMSG_CONF_SYNC");
-			sy.conf.node[NAME_LEN - 1] = '\0';
-			sy.conf.cluster[NAME_LEN - 1] = '\0';
-			sy.conf.user[NAME_LEN - 1] = '\0';
+			syncd.conf.node[NAME_LEN - 1] = '\0';
+			syncd.conf.cluster[NAME_LEN - 1] = '\0';
+			syncd.conf.user[NAME_LEN - 1] = '\0';
 			conf_state = 1;
 			break;
 		case IMSG_CONF_PEER:
-			if (conf_state != 1 || sy.npeers >= MAX_SYNC_PEERS ||
+			if (conf_state != 1 || syncd.npeers >= MAX_SYNC_PEERS ||
 			    imsg_get_data(&imsg, &cp, sizeof(cp)) == -1 ||
 			    cp.npubkeys < 1 || cp.npubkeys > MAX_PUBKEYS)
 				fatalx("bad IMSG_CONF_PEER");
 			cp.name[NAME_LEN - 1] = '\0';
-			if (strcmp(cp.name, sy.conf.node) == 0)
+			if (strcmp(cp.name, syncd.conf.node) == 0)
 				break;
-			sp = &sy.peers[sy.npeers];
+			sp = &syncd.peers[syncd.npeers];
 			sp->c = cp;
-			sp->port = cp.port ? cp.port : sy.conf.port;
+			sp->port = cp.port ? cp.port : syncd.conf.port;
 			addr_str(&cp.addr, sp->addr, sizeof(sp->addr));
 			sp->backoff = BACKOFF_MIN;
 			sp->last_ok = -1;
@@ -702,15 +705,15 @@ syncd_dispatch(void)
 			sp->sp.npub = cp.npubkeys;
 			for (k = 0; k < cp.npubkeys; k++)
 				memcpy(sp->sp.pub[k], cp.pubkey[k], KEY_LEN);
-			sy.speers[sy.npeers] = sp->sp;
-			sy.npeers++;
+			syncd.speers[syncd.npeers] = sp->sp;
+			syncd.npeers++;
 			break;
 		case IMSG_CONF_DIR:
 			if (conf_state != 1 || imsg_get_data(&imsg, &dm,
-			    sizeof(dm)) == -1 || dm.index != sy.ndirs ||
-			    sy.ndirs >= sy.conf.ndirs)
+			    sizeof(dm)) == -1 || dm.index != syncd.ndirs ||
+			    syncd.ndirs >= syncd.conf.ndirs)
 				fatalx("bad IMSG_CONF_DIR");
-			d = &sy.dirs[sy.ndirs];
+			d = &syncd.dirs[syncd.ndirs];
 			if ((d->fd = imsg_get_fd(&imsg)) == -1)
 				fatalx("IMSG_CONF_DIR without a descriptor");
 			if (fstat(d->fd, &sb) == -1)
@@ -722,14 +725,14 @@ syncd_dispatch(void)
 				fatal("scan_cache_new");
 			/* only syncd writes them: one left is from a crash */
 			scan_cache_clean_temps(d->cache, 1);
-			sy.ndirs++;
+			syncd.ndirs++;
 			break;
 		case IMSG_CONF_EXCLUDE:
 			if (conf_state != 1 || imsg_get_data(&imsg, &dm,
-			    sizeof(dm)) == -1 || sy.ndirs == 0 ||
-			    dm.index != sy.ndirs - 1)
+			    sizeof(dm)) == -1 || syncd.ndirs == 0 ||
+			    dm.index != syncd.ndirs - 1)
 				fatalx("bad IMSG_CONF_EXCLUDE");
-			d = &sy.dirs[sy.ndirs - 1];
+			d = &syncd.dirs[syncd.ndirs - 1];
 			if (d->nex >= MAX_EXCLUDES)
 				fatalx("more than %d exclude patterns",
 				    MAX_EXCLUDES);
@@ -738,35 +741,36 @@ syncd_dispatch(void)
 				fatal("strdup");
 			break;
 		case IMSG_CONF_END:
-			if (conf_state != 1 || sy.ndirs != sy.conf.ndirs ||
+			if (conf_state != 1
+			    || syncd.ndirs != syncd.conf.ndirs ||
 			    imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_CONF_END");
 			conf_state = 2;
 			log_debug("configuration: %u directories, %d peers",
-			    sy.ndirs, sy.npeers);
+			    syncd.ndirs, syncd.npeers);
 			break;
 		case IMSG_ROLE:
 			if (conf_state != 2 || imsg_get_data(&imsg, &rm,
 			    sizeof(rm)) == -1 || rm.role >= ROLE_MAX)
 				fatalx("bad IMSG_ROLE");
-			if (rm.role == ROLE_ACTIVE && sy.role != ROLE_ACTIVE)
+			if (rm.role == ROLE_ACTIVE && syncd.role != ROLE_ACTIVE)
 				log_info("active at epoch %lld: sending",
 				    (long long)rm.epoch);
 			else if (rm.role != ROLE_ACTIVE &&
-			    sy.role == ROLE_ACTIVE)
+			    syncd.role == ROLE_ACTIVE)
 				log_info("no longer active: receiving");
-			sy.role = rm.role;
-			sy.forced = rm.forced;
+			syncd.role = rm.role;
+			syncd.forced = rm.forced;
 			if (rm.role == ROLE_ACTIVE)
-				sy.epoch = rm.epoch;
-			sy.status_dirty = 1;
+				syncd.epoch = rm.epoch;
+			syncd.status_dirty = 1;
 			break;
 		case IMSG_LEASE_SEEN:
-			if (conf_state != 2 || imsg_get_data(&imsg, &sy.seen,
-			    sizeof(sy.seen)) == -1)
+			if (conf_state != 2 || imsg_get_data(&imsg, &syncd.seen,
+			    sizeof(syncd.seen)) == -1)
 				fatalx("bad IMSG_LEASE_SEEN");
-			sy.seen.holder[NAME_LEN - 1] = '\0';
-			if (sy.seen.epoch < -1)
+			syncd.seen.holder[NAME_LEN - 1] = '\0';
+			if (syncd.seen.epoch < -1)
 				fatalx("bad epoch in IMSG_LEASE_SEEN");
 			break;
 		case IMSG_SYNC_NOW:

@@ -181,7 +181,7 @@ struct syncd {
 	char			 ctl_msg[CTL_MSG_LEN];
 };
 
-extern struct syncd	 sy;
+extern struct syncd	 syncd;
 
 /* syncd.c */
 int		 syncd_active(void);
