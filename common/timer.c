@@ -15,7 +15,7 @@
 static void	 timer_rearm(struct timers *);
 
 uint64_t
-now_ms(void)
+timer_now(void)
 {
 	struct timespec	 ts;
 
@@ -36,7 +36,7 @@ timer_init(struct timers *t)
 void
 timer_set(struct timers *t, unsigned int id, uint64_t ms)
 {
-	timer_set_at(t, id, now_ms() + ms);
+	timer_set_at(t, id, timer_now() + ms);
 }
 
 void
@@ -67,7 +67,7 @@ timer_running(struct timers *t, unsigned int id)
 uint64_t
 timer_left(struct timers *t, unsigned int id)
 {
-	uint64_t	 now = now_ms();
+	uint64_t	 now = timer_now();
 
 	if (!timer_running(t, id) || t->due[id] <= now)
 		return (0);
@@ -78,7 +78,7 @@ timer_left(struct timers *t, unsigned int id)
 int
 timer_due(struct timers *t, unsigned int id)
 {
-	if (!timer_running(t, id) || t->due[id] > now_ms())
+	if (!timer_running(t, id) || t->due[id] > timer_now())
 		return (0);
 	timer_stop(t, id);
 	return (1);

@@ -16,7 +16,7 @@ struct timers {
 	uint64_t	 due[TIMER_MAX];	/* ms on CLOCK_BOOTTIME, 0: off */
 };
 
-uint64_t	 now_ms(void);
+uint64_t	 timer_now(void);
 void		 timer_init(struct timers *);
 void		 timer_set(struct timers *, unsigned int, uint64_t);
 void		 timer_set_at(struct timers *, unsigned int, uint64_t);

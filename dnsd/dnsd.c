@@ -100,7 +100,7 @@ static void
 retry_later(void)
 {
 	attempt_close();
-	upd.deadline = now_ms() + upd.backoff;
+	upd.deadline = timer_now() + upd.backoff;
 	upd.backoff = upd.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
 	    upd.backoff * 2;
 }
@@ -158,7 +158,7 @@ attempt(int tcp)
 		retry_later();
 		return;
 	}
-	upd.deadline = now_ms() + TRY_TIMEOUT;
+	upd.deadline = timer_now() + TRY_TIMEOUT;
 	log_debug("%s %s -> %s sent (%s, id %u)", upd.check ? "check" :
 	    "update", dconf.name,
 	    addr_str(&dconf.addr, (char [ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
@@ -229,7 +229,7 @@ reply(const uint8_t *buf, size_t len)
 		/* watched while active: checked again in a TTL */
 		upd.check = 1;
 		upd.backoff = 1000;
-		upd.deadline = now_ms() + (uint64_t)
+		upd.deadline = timer_now() + (uint64_t)
 		    (dconf.ttl ? dconf.ttl : 1) * 1000;
 		return;
 	case DNS_REFUSED:
@@ -333,7 +333,7 @@ dnsd_main(int debug, int verbose)
 		n = 2;
 		timeout = -1;
 		if (upd.want) {
-			now = now_ms();
+			now = timer_now();
 			timeout = upd.deadline > now ?
 			    (int)(upd.deadline - now) : 0;
 		}
@@ -351,7 +351,7 @@ dnsd_main(int debug, int verbose)
 		if (upd.want && upd.fd != -1 &&
 		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			input();
-		if (upd.want && now_ms() >= upd.deadline) {
+		if (upd.want && timer_now() >= upd.deadline) {
 			if (upd.fd != -1) {
 				result(0, "dns: %s: no answer from the server "
 				    "within %u ms; trying again", dconf.name,

@@ -253,7 +253,7 @@ db_drop(const char *why)
 	db.q = Q_NONE;
 	db.state = DB_DOWN;
 	db.want_write = 0;
-	hb_db_down(db.error);
+	heartbeatd_db_down(db.error);
 }
 
 /* The server's notices go to the log, not to stderr. */
@@ -628,10 +628,10 @@ history_result(PGresult *r, int ok)
 		    PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
 		    PQgetvalue(r, i, 4)[0] ? " " : "", PQgetvalue(r, i, 4));
-		hb_history_line(line);
+		heartbeatd_history_line(line);
 	}
-	hb_history_done(ok, ok ? "" : r != NULL ? PQresultErrorMessage(r) :
-	    "no result");
+	heartbeatd_history_done(ok, ok ? "" : r != NULL ?
+	    PQresultErrorMessage(r) : "no result");
 }
 
 /* The schema, created when it is missing and may be; then the session. */
@@ -680,7 +680,7 @@ setup_result(enum query q, PGresult *r, int ok, uint64_t now)
 		}
 		db.state = DB_READY;
 		log_info("database: ready");
-		hb_db_ready();
+		heartbeatd_db_ready();
 		return;
 	default:
 		fatalx("%s: query %d", __func__, q);
@@ -711,7 +711,7 @@ db_complete(enum query q, PGresult *r, uint64_t now)
 		memset(&rp, 0, sizeof(rp));
 		rp.kind = db.st;
 		parse_reply(r, ok, &rp);
-		hb_reply(&rp, db.sent_at);
+		heartbeatd_reply(&rp, db.sent_at);
 		break;
 	case Q_HISTORY:
 		history_result(r, ok);
@@ -734,7 +734,7 @@ db_results(uint64_t now)
 	}
 	while ((n = PQnotifies(db.conn)) != NULL) {
 		PQfreemem(n);
-		hb_notified();
+		heartbeatd_notified();
 	}
 	while (db.conn != NULL && db.q != Q_NONE && !PQisBusy(db.conn)) {
 		if ((r = PQgetResult(db.conn)) == NULL) {
@@ -759,7 +759,7 @@ db_results(uint64_t now)
 	}
 	while (db.conn != NULL && (n = PQnotifies(db.conn)) != NULL) {
 		PQfreemem(n);
-		hb_notified();
+		heartbeatd_notified();
 	}
 }
 

@@ -104,7 +104,7 @@ work(void)
 	if (!db_idle() && lease.db_ready)
 		return;
 	/* read before the statement is written: a renewal's t0 */
-	now = now_ms();
+	now = timer_now();
 	if (lease_next(&lease, now, &st)) {
 		db_statement(now, &st);
 		return;
@@ -115,18 +115,18 @@ work(void)
 }
 
 void
-hb_db_ready(void)
+heartbeatd_db_ready(void)
 {
 	struct db_msg	 m;
 
 	memset(&m, 0, sizeof(m));
 	m.up = 1;
 	send_main(IMSG_DB_STATE, &m, sizeof(m));
-	lease_db_ready(&lease, now_ms());
+	lease_db_ready(&lease, timer_now());
 }
 
 void
-hb_db_down(const char *err)
+heartbeatd_db_down(const char *err)
 {
 	struct histreq	*h;
 	struct db_msg	 m;
@@ -143,23 +143,23 @@ hb_db_down(const char *err)
 		free(h);
 	}
 	hist_out = 0;
-	lease_db_down(&lease, now_ms(), err);
+	lease_db_down(&lease, timer_now(), err);
 }
 
 void
-hb_reply(const struct lease_reply *r, uint64_t sent)
+heartbeatd_reply(const struct lease_reply *r, uint64_t sent)
 {
-	lease_reply(&lease, now_ms(), sent, r);
+	lease_reply(&lease, timer_now(), sent, r);
 }
 
 void
-hb_notified(void)
+heartbeatd_notified(void)
 {
 	lease_notified(&lease);
 }
 
 void
-hb_history_line(const char *line)
+heartbeatd_history_line(const char *line)
 {
 	struct hist_msg	 hm;
 	struct histreq	*h;
@@ -173,7 +173,7 @@ hb_history_line(const char *line)
 }
 
 void
-hb_history_done(int ok, const char *err)
+heartbeatd_history_done(int ok, const char *err)
 {
 	struct histreq	*h;
 	char		 msg[CTL_MSG_LEN];
@@ -245,14 +245,14 @@ heartbeatd_main(int debug, int verbose)
 		 * event to be seen.
 		 */
 		if (conf_state == 2) {
-			now = now_ms();
+			now = timer_now();
 			if (db_deadline() != 0 && now >= db_deadline())
 				db_timeout(now);
 			if (lease_timers(&lease, now) && db_down())
 				db_connect(now);
 		}
 		if (n == 3 && pfd[2].revents)
-			db_io(pfd[2].revents, now_ms());
+			db_io(pfd[2].revents, timer_now());
 		if (pfd[0].revents & POLLOUT)
 			proc_write(&ibuf_main);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
@@ -320,7 +320,7 @@ heartbeatd_dispatch(void)
 			lease_init(&lease, &hconf, nodes, nnodes, token,
 			    lease_out, NULL);
 			explicit_bzero(hconf.conninfo, sizeof(hconf.conninfo));
-			db_connect(now_ms());
+			db_connect(timer_now());
 			send_main(IMSG_READY, NULL, 0);
 			break;
 		case IMSG_START:
@@ -328,7 +328,7 @@ heartbeatd_dispatch(void)
 			    lease.started)
 				fatalx("bad IMSG_START");
 			o.reason[sizeof(o.reason) - 1] = '\0';
-			lease_start(&lease, now_ms(), o.ok, o.reason);
+			lease_start(&lease, timer_now(), o.ok, o.reason);
 			break;
 		case IMSG_VIP_EXTENDED:
 			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
@@ -341,31 +341,31 @@ heartbeatd_dispatch(void)
 				fatalx("bad IMSG_DEMOTE");
 			d.target[NAME_LEN - 1] = '\0';
 			d.detail[FAULT_LEN - 1] = '\0';
-			lease_demote(&lease, now_ms(), &d);
+			lease_demote(&lease, timer_now(), &d);
 			break;
 		case IMSG_DEMOTE_DONE:
 			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
 				fatalx("bad IMSG_DEMOTE_DONE");
-			lease_demote_done(&lease, now_ms(), o.ok, o.epoch);
+			lease_demote_done(&lease, timer_now(), o.ok, o.epoch);
 			break;
 		case IMSG_FAULT:
 			if (imsg_get_data(&imsg, &f, sizeof(f)) == -1 ||
 			    f.source >= FAULT_MAX || f.ok > 1)
 				fatalx("bad IMSG_FAULT");
 			f.reason[sizeof(f.reason) - 1] = '\0';
-			lease_fault(&lease, now_ms(), &f);
+			lease_fault(&lease, timer_now(), &f);
 			break;
 		case IMSG_SWITCHOVER:
 			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1)
 				fatalx("bad IMSG_SWITCHOVER");
 			d.target[NAME_LEN - 1] = '\0';
-			lease_switchover(&lease, now_ms(), &d);
+			lease_switchover(&lease, timer_now(), &d);
 			break;
 		case IMSG_MAINTENANCE:
 			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1 ||
 			    d.reason > 1)
 				fatalx("bad IMSG_MAINTENANCE");
-			lease_maintenance(&lease, now_ms(), &d);
+			lease_maintenance(&lease, timer_now(), &d);
 			break;
 		case IMSG_HISTORY:
 			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1 ||
@@ -385,7 +385,7 @@ heartbeatd_dispatch(void)
 		case IMSG_STOP:
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_STOP");
-			lease_stop(&lease, now_ms());
+			lease_stop(&lease, timer_now());
 			break;
 		case IMSG_LOG_VERBOSE:
 			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)

@@ -28,11 +28,11 @@ int		 db_statement(uint64_t, const struct lease_stmt *);
 int		 db_history(uint64_t, int);
 
 /* heartbeatd.c: what db.c reports */
-void		 hb_db_ready(void);
-void		 hb_db_down(const char *);
-void		 hb_reply(const struct lease_reply *, uint64_t);
-void		 hb_notified(void);
-void		 hb_history_line(const char *);
-void		 hb_history_done(int, const char *);
+void		 heartbeatd_db_ready(void);
+void		 heartbeatd_db_down(const char *);
+void		 heartbeatd_reply(const struct lease_reply *, uint64_t);
+void		 heartbeatd_notified(void);
+void		 heartbeatd_history_line(const char *);
+void		 heartbeatd_history_done(int, const char *);
 
 #endif /* HEARTBEATD_H */

@@ -25,7 +25,7 @@ static struct {
 static int
 alert_limited(const char *name)
 {
-	uint64_t	 now = now_ms();
+	uint64_t	 now = timer_now();
 	int		 i, free_slot = -1;
 
 	for (i = 0; i < ALERT_NAMES; i++) {
@@ -70,6 +70,6 @@ alert(const char *name, const char *fmt, ...)
 		argv[n] = NULL;
 		memset(&cmd, 0, sizeof(cmd));
 		cmd.argv = argv;
-		hook_run(JOB_ALERT, &cmd, name, mon.epoch, 10000, 0, NULL);
+		hooks_run(JOB_ALERT, &cmd, name, mon.epoch, 10000, 0, NULL);
 	}
 }

@@ -291,7 +291,7 @@ control_status(struct ctl_conn *c)
 	struct fo_conf		*conf = mon.conf;
 
 	struct ctl_status_node	 sn;
-	uint64_t		 now = now_ms();
+	uint64_t		 now = timer_now();
 	uint32_t		 i;
 
 	memset(&st, 0, sizeof(st));

@@ -99,7 +99,7 @@ job_free(struct job *j)
  * timed out).  hard is an absolute deadline that caps the timeout.
  */
 void
-hook_run(enum job_kind kind, struct conf_cmd *cmd, const char *role,
+hooks_run(enum job_kind kind, struct conf_cmd *cmd, const char *role,
     int64_t epoch, uint32_t timeout, uint64_t hard, job_done_cb done)
 {
 	struct job	*j;
@@ -130,7 +130,7 @@ hook_run(enum job_kind kind, struct conf_cmd *cmd, const char *role,
 			job_free(j);
 			return;
 		}
-		j->deadline = now_ms() + j->timeout;
+		j->deadline = timer_now() + j->timeout;
 		TAILQ_INSERT_TAIL(&beside, j, entry);
 		nbeside++;
 		job_arm();
@@ -141,7 +141,7 @@ hook_run(enum job_kind kind, struct conf_cmd *cmd, const char *role,
 }
 
 int
-hook_busy(void)
+hooks_busy(void)
 {
 	return (running != NULL || !TAILQ_EMPTY(&jobs));
 }
@@ -155,7 +155,7 @@ job_arm(void)
 
 	if (running != NULL) {
 		running->deadline = running->deadline ? running->deadline :
-		    now_ms() + running->timeout;
+		    timer_now() + running->timeout;
 		if (running->hard_deadline != 0 &&
 		    running->hard_deadline < running->deadline)
 			running->deadline = running->hard_deadline;
@@ -173,7 +173,7 @@ job_arm(void)
 
 /* A forced demotion shortens what runs: kill at t0 + L - S. */
 void
-hook_cap(enum job_kind kind, uint64_t hard)
+hooks_cap(enum job_kind kind, uint64_t hard)
 {
 	struct job	*j;
 
@@ -190,7 +190,7 @@ hook_cap(enum job_kind kind, uint64_t hard)
 
 /* Kill the running job of kind and drop the queued ones. */
 void
-hook_cancel(enum job_kind kind)
+hooks_cancel(enum job_kind kind)
 {
 	struct job	*j, *next;
 
@@ -363,7 +363,7 @@ void
 hooks_timeout(void)
 {
 	struct job	*j;
-	uint64_t	 now = now_ms();
+	uint64_t	 now = timer_now();
 
 	if (running != NULL)
 		job_kill_late(running, now);

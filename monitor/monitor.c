@@ -165,7 +165,7 @@ main(int argc, char *argv[])
 	}
 	if (noaction) {
 		if (opt_verbose)
-			print_config(stdout, conf);
+			printconf(stdout, conf);
 		fprintf(stderr, "configuration OK\n");
 		free_config(conf);
 		exit(0);
@@ -632,7 +632,7 @@ monitor_dispatch_child(enum proc_id id)
 				fatalx("bad IMSG_READY from %s", proc_name(id));
 			log_info("%s ready", proc_name(id));
 			if (++nready == nchildren)
-				hook_run(JOB_ON_STANDBY, conf->on_standby,
+				hooks_run(JOB_ON_STANDBY, conf->on_standby,
 				    "starting", 0, conf->on_standby ?
 				    conf->on_standby->timeout : 0, 0,
 				    start_hook_done);
@@ -845,7 +845,7 @@ check_done(enum job_kind kind, int status)
 			check_bad = 0;
 			log_notice("check: healthy after %d good checks",
 			    check_good);
-			fault_send(FAULT_CHECK, 1, "check healthy");
+			role_fault_send(FAULT_CHECK, 1, "check healthy");
 		}
 		return;
 	}
@@ -853,7 +853,7 @@ check_done(enum job_kind kind, int status)
 	if (check_bad || ++check_fail < (int)c->fall)
 		return;
 	check_bad = 1;
-	fault_send(FAULT_CHECK, 0, "check failed %d times", check_fail);
+	role_fault_send(FAULT_CHECK, 0, "check failed %d times", check_fail);
 }
 
 static void
@@ -865,9 +865,9 @@ monitor_check(void)
 		return;
 	timer_set(&mtimers, MT_CHECK, c->interval);
 	/* one at a time: a check does not queue behind a hook */
-	if (hook_busy() || mon.role == ROLE_DEMOTING)
+	if (hooks_busy() || mon.role == ROLE_DEMOTING)
 		return;
-	hook_run(JOB_CHECK, c, role_name(mon.role), mon.epoch, c->interval,
+	hooks_run(JOB_CHECK, c, role_name(mon.role), mon.epoch, c->interval,
 	    0, check_done);
 }
 
@@ -936,7 +936,7 @@ monitor_stop(void)
 	uint64_t		 limit;
 
 	stopping = 1;
-	hook_cancel(JOB_CHECK);
+	hooks_cancel(JOB_CHECK);
 	timer_stop(&mtimers, MT_CHECK);
 	limit = 4ULL * conf->timing.timeout + 2000 +
 	    (conf->on_standby ? conf->on_standby->timeout : 0);
@@ -969,7 +969,7 @@ monitor_shutdown(int code)
 		imsgbuf_clear(&children[id].ibuf);
 		close(children[id].ibuf.fd);
 	}
-	deadline = now_ms() + SHUTDOWN_WAIT;
+	deadline = timer_now() + SHUTDOWN_WAIT;
 	do {
 		left = 0;
 		for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {
@@ -983,7 +983,7 @@ monitor_shutdown(int code)
 		}
 		if (left)
 			usleep(10000);
-	} while (left && now_ms() < deadline);
+	} while (left && timer_now() < deadline);
 	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
 		if (children[id].running) {
 			log_warnx("%s did not exit, killing it", proc_name(id));
@@ -1042,8 +1042,8 @@ monitor_reload(char *msg, size_t len)
 		if ((nconf->ctl_socket = strdup(sock_override)) == NULL)
 			fatal(NULL);
 	}
-	a = print_config_part(oconf, PART_FIXED);
-	b = print_config_part(nconf, PART_FIXED);
+	a = printconf_part(oconf, PART_FIXED);
+	b = printconf_part(nconf, PART_FIXED);
 	if (strcmp(a, b) != 0)
 		reload_diff(a, b, msg, len);
 	else if (strcmp(oconf->database, nconf->database) != 0)

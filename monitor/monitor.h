@@ -149,8 +149,8 @@ struct fo_conf	*parse_config(const char *, const char *, int);
 void		 free_config(struct fo_conf *);
 
 /* printconf.c */
-void		 print_config(FILE *, struct fo_conf *);
-char		*print_config_part(struct fo_conf *, int);
+void		 printconf(FILE *, struct fo_conf *);
+char		*printconf_part(struct fo_conf *, int);
 #define PART_FIXED	0	/* what a reload may not change */
 #define PART_RELOAD	1	/* what it may */
 
@@ -189,11 +189,11 @@ enum job_kind {
 typedef void	(*job_done_cb)(enum job_kind, int);
 struct timers;
 void		 hooks_init(struct timers *, unsigned int);
-void		 hook_run(enum job_kind, struct conf_cmd *, const char *,
+void		 hooks_run(enum job_kind, struct conf_cmd *, const char *,
 		    int64_t, uint32_t, uint64_t, job_done_cb);
-int		 hook_busy(void);
-void		 hook_cap(enum job_kind, uint64_t);
-void		 hook_cancel(enum job_kind);
+int		 hooks_busy(void);
+void		 hooks_cap(enum job_kind, uint64_t);
+void		 hooks_cancel(enum job_kind);
 int		 hooks_reap(pid_t, int);
 void		 hooks_timeout(void);
 void		 hooks_kill_all(void);
@@ -210,7 +210,7 @@ void		 role_vip_dropped(const struct ok_msg *);
 void		 role_sync_final(const struct ok_msg *);
 void		 role_deadline(void);
 void		 role_kill_deadline(void);
-void		 fault_send(uint32_t, int, const char *, ...)
+void		 role_fault_send(uint32_t, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 
 /* alert.c */

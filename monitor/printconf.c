@@ -246,7 +246,7 @@ print_reloadable(FILE *f, struct fo_conf *conf)
 }
 
 void
-print_config(FILE *f, struct fo_conf *conf)
+printconf(FILE *f, struct fo_conf *conf)
 {
 	print_fixed(f, conf);
 	if (conf->sync != NULL) {
@@ -259,7 +259,7 @@ print_config(FILE *f, struct fo_conf *conf)
 
 /* One part as a string, to compare an old and a new configuration. */
 char *
-print_config_part(struct fo_conf *conf, int part)
+printconf_part(struct fo_conf *conf, int part)
 {
 	char	*buf;
 	size_t	 len;

@@ -40,7 +40,7 @@ role_init(struct timers *t, unsigned int demote, unsigned int kill)
 
 /* A fault seen here, or its end, as a fact: heartbeatd decides. */
 void
-fault_send(uint32_t src, int ok, const char *fmt, ...)
+role_fault_send(uint32_t src, int ok, const char *fmt, ...)
 {
 	struct fault_msg f;
 	va_list		 ap;
@@ -68,7 +68,7 @@ active_hook_done(enum job_kind kind, int status)
 		return;
 	}
 	alert("hook-failed", "on-active exited %d: demoting", status);
-	fault_send(FAULT_HOOK, 0, "on-active failed (%d)", status);
+	role_fault_send(FAULT_HOOK, 0, "on-active failed (%d)", status);
 }
 
 /* Tell heartbeatd how the demotion ended; kept, to tell it again. */
@@ -122,7 +122,7 @@ standby_hook_start(void)
 {
 	struct fo_conf	*conf = mon.conf;
 	uint32_t	 timeout, ms = conf->timing.margin - conf->timing.slack;
-	uint64_t	 hard = 0, now = now_ms();
+	uint64_t	 hard = 0, now = timer_now();
 
 	timeout = conf->on_standby ? conf->on_standby->timeout : 0;
 	if (forced_demotion) {
@@ -131,7 +131,7 @@ standby_hook_start(void)
 		if (mon.kill_at > now)
 			hard = mon.kill_at;
 	}
-	hook_run(JOB_ON_STANDBY, conf->on_standby, "standby", mon.epoch,
+	hooks_run(JOB_ON_STANDBY, conf->on_standby, "standby", mon.epoch,
 	    timeout, hard, standby_hook_done);
 }
 
@@ -145,7 +145,7 @@ fault_hook(int64_t epoch, const char *why)
 		return;
 	alert("fault", "%s: %s", conf->node, why);
 	fault_hook_epoch = epoch;
-	hook_run(JOB_ON_FAULT, conf->on_fault, "fault", epoch,
+	hooks_run(JOB_ON_FAULT, conf->on_fault, "fault", epoch,
 	    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
 }
 
@@ -158,10 +158,10 @@ static void
 demotion_begin(int forced)
 {
 	struct vip_req	 vr;
-	uint64_t	 now = now_ms();
+	uint64_t	 now = timer_now();
 
-	hook_cancel(JOB_ON_ACTIVE);
-	hook_cancel(JOB_CHECK);
+	hooks_cancel(JOB_ON_ACTIVE);
+	hooks_cancel(JOB_CHECK);
 	/* an update not yet done, and the watch of the name, stop */
 	if (mon.conf->hostname != NULL) {
 		monitor_compose(PROC_DNS, IMSG_DNS_STOP, NULL, 0);
@@ -198,7 +198,7 @@ void
 role_deadline(void)
 {
 	struct demote_msg	 d;
-	uint64_t		 now = now_ms();
+	uint64_t		 now = timer_now();
 
 	if (mon.role == ROLE_DEMOTING && !forced_demotion) {
 		/* a planned demotion ran into the deadline: on-standby is
@@ -207,7 +207,7 @@ role_deadline(void)
 		    "demotion (epoch %lld)", (long long)mon.epoch);
 		forced_demotion = 1;
 		if (mon.kill_at > now)
-			hook_cap(JOB_ON_STANDBY, mon.kill_at);
+			hooks_cap(JOB_ON_STANDBY, mon.kill_at);
 		return;
 	}
 	if (mon.role != ROLE_ACTIVE)
@@ -248,7 +248,7 @@ role_change(struct role_msg *rm)
 	struct fo_conf	*conf = mon.conf;
 	struct vip_req	 vr;
 	enum role	 old = mon.role;
-	uint64_t	 now = now_ms();
+	uint64_t	 now = timer_now();
 
 	mon.role = rm->role;
 	mon.epoch = rm->epoch;
@@ -302,10 +302,10 @@ role_change(struct role_msg *rm)
 		break;
 	case ROLE_DEMOTING:
 		if (old == ROLE_DEMOTING) {
-			hook_cancel(JOB_ON_ACTIVE);
-			hook_cancel(JOB_CHECK);
+			hooks_cancel(JOB_ON_ACTIVE);
+			hooks_cancel(JOB_CHECK);
 			if (rm->forced && !forced_demotion && rm->kill_at > now)
-				hook_cap(JOB_ON_STANDBY, rm->kill_at);
+				hooks_cap(JOB_ON_STANDBY, rm->kill_at);
 			forced_demotion |= rm->forced;
 			/* the monitor demoted by itself while heartbeatd
 			 * stalled: it may have missed the answer */
@@ -319,7 +319,7 @@ role_change(struct role_msg *rm)
 		if (old == ROLE_FAULT || fault_hook_epoch == rm->epoch)
 			break;
 		alert("fault", "%s: %s", conf->node, rm->reason);
-		hook_run(JOB_ON_FAULT, conf->on_fault, "fault", rm->epoch,
+		hooks_run(JOB_ON_FAULT, conf->on_fault, "fault", rm->epoch,
 		    conf->on_fault ? conf->on_fault->timeout : 0, 0, NULL);
 		break;
 	default:
@@ -359,14 +359,14 @@ role_vip_bound(const struct ok_msg *o)
 	if (mon.role != ROLE_ACTIVE || o->epoch != mon.epoch)
 		return;
 	if (!o->ok) {
-		fault_send(o->source == FAULT_CONFLICT ? FAULT_CONFLICT :
+		role_fault_send(o->source == FAULT_CONFLICT ? FAULT_CONFLICT :
 		    FAULT_VIP, 0, "%s", o->reason);
 		return;
 	}
 	lm.epoch = mon.epoch;
 	lm.t0 = mon.t0;
 	monitor_compose(PROC_HEARTBEAT, IMSG_VIP_EXTENDED, &lm, sizeof(lm));
-	hook_run(JOB_ON_ACTIVE, conf->on_active, "active", mon.epoch,
+	hooks_run(JOB_ON_ACTIVE, conf->on_active, "active", mon.epoch,
 	    conf->on_active ? conf->on_active->timeout : 0, 0,
 	    active_hook_done);
 }

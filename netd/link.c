@@ -99,7 +99,7 @@ addr_event(struct nlmsghdr *h)
 			continue;
 		/* the kernel ends the lifetime netd set: that is the design */
 		if (v->lft != 0 &&
-		    now_ms() + 200 >= v->lft_at + v->lft * 1000ULL) {
+		    timer_now() + 200 >= v->lft_at + v->lft * 1000ULL) {
 			log_notice("the kernel dropped %s from %s at the end "
 			    "of its lifetime", addr_str(&v->c.addr, a,
 			    sizeof(a)), v->c.ifname);

@@ -174,7 +174,7 @@ bind_all(void)
 		epoch = -1;
 		return;
 	}
-	if (now_ms() >= t0 + nconf.timing.dead - nconf.timing.margin) {
+	if (timer_now() >= t0 + nconf.timing.dead - nconf.timing.margin) {
 		bound_reply(0, FAULT_VIP, "lease deadline passed before the "
 		    "bind");
 		epoch = -1;

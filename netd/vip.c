@@ -87,7 +87,7 @@ vip_addr(struct vip *v)
 static uint32_t
 vip_lifetime(uint64_t t0)
 {
-	uint64_t	 end = t0 + nconf.timing.dead, now = now_ms();
+	uint64_t	 end = t0 + nconf.timing.dead, now = timer_now();
 
 	if (end < 1000 || end - 1000 <= now + 1000)
 		return (0);
@@ -117,7 +117,7 @@ vip_set(struct vip *v, uint64_t t0, int flags)
 	rtnl_addr_put(ra);
 	if (rc == 0) {
 		v->lft = lft;
-		v->lft_at = now_ms();
+		v->lft_at = timer_now();
 	}
 	return (rc);
 }

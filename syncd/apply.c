@@ -31,7 +31,7 @@
 #include "apply.h"
 
 int
-openat2_beneath(int dirfd, const char *path, int flags, mode_t mode)
+apply_open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct open_how	 how;
 
@@ -102,11 +102,12 @@ apply_open_parent(int root, const char *path, int create, char *base,
 		return (-1);
 	}
 	if (slash == NULL)
-		return (openat2_beneath(root, ".", O_RDONLY | O_DIRECTORY, 0));
+		return (apply_open_beneath(root, ".", O_RDONLY | O_DIRECTORY,
+		    0));
 	memcpy(dir, path, slash - path);
 	dir[slash - path] = '\0';
-	if ((fd = openat2_beneath(root, dir, O_RDONLY | O_DIRECTORY, 0)) != -1
-	    || errno != ENOENT || !create)
+	if ((fd = apply_open_beneath(root, dir, O_RDONLY | O_DIRECTORY,
+	    0)) != -1 || errno != ENOENT || !create)
 		return (fd);
 	/* create each missing level, every step resolved beneath root */
 	for (p = dir; ; p++) {
@@ -114,7 +115,7 @@ apply_open_parent(int root, const char *path, int create, char *base,
 			continue;
 		c = *p;
 		*p = '\0';
-		if ((fd = openat2_beneath(root, dir, O_RDONLY | O_DIRECTORY,
+		if ((fd = apply_open_beneath(root, dir, O_RDONLY | O_DIRECTORY,
 		    0)) == -1) {
 			char	 comp[NAME_MAX + 1];
 			char	*last = strrchr(dir, '/');
@@ -124,12 +125,12 @@ apply_open_parent(int root, const char *path, int create, char *base,
 				return (-1);
 			if (last != NULL) {
 				*last = '\0';
-				up = openat2_beneath(root, dir,
+				up = apply_open_beneath(root, dir,
 				    O_RDONLY | O_DIRECTORY, 0);
 				strlcpy(comp, last + 1, sizeof(comp));
 				*last = '/';
 			} else {
-				up = openat2_beneath(root, ".",
+				up = apply_open_beneath(root, ".",
 				    O_RDONLY | O_DIRECTORY, 0);
 				strlcpy(comp, dir, sizeof(comp));
 			}
@@ -146,7 +147,7 @@ apply_open_parent(int root, const char *path, int create, char *base,
 		if (c == '\0')
 			break;
 	}
-	return (openat2_beneath(root, dir, O_RDONLY | O_DIRECTORY, 0));
+	return (apply_open_beneath(root, dir, O_RDONLY | O_DIRECTORY, 0));
 }
 
 /* The directory a batch file lands in: shared by the files of a batch. */
@@ -234,7 +235,7 @@ apply_file_begin(struct apply_batch *b, const char *path,
 	for (tries = 0; tries < 10; tries++) {
 		r = randombytes_random();
 		snprintf(f->tmp, sizeof(f->tmp), ".failoverd.%08x", r);
-		f->fd = openat2_beneath(b->d[f->dir].fd, f->tmp,
+		f->fd = apply_open_beneath(b->d[f->dir].fd, f->tmp,
 		    O_WRONLY | O_CREAT | O_EXCL, 0600);
 		if (f->fd != -1 || errno != EEXIST)
 			break;
@@ -263,7 +264,7 @@ apply_file_resume(struct apply_batch *b, const char *path, const char *tmp,
 		errno = EINVAL;
 		return (-1);
 	}
-	if ((f->fd = openat2_beneath(b->d[f->dir].fd, tmp, O_WRONLY, 0)) ==
+	if ((f->fd = apply_open_beneath(b->d[f->dir].fd, tmp, O_WRONLY, 0)) ==
 	    -1)
 		return (-1);
 	if ((f->path = strdup(path)) == NULL) {
@@ -496,7 +497,7 @@ apply_mkdir(int root, const char *path, mode_t mode)
 		return (-1);
 	if ((rc = mkdirat(parent, base, 0700)) == -1 && errno == EEXIST)
 		rc = 0;
-	if (rc == 0 && (fd = openat2_beneath(parent, base,
+	if (rc == 0 && (fd = apply_open_beneath(parent, base,
 	    O_RDONLY | O_DIRECTORY, 0)) != -1) {
 		rc = fchmod(fd, mode & 01777);
 		close(fd);

@@ -38,7 +38,7 @@ struct apply_batch {
 	uint64_t	 bytes;
 };
 
-int	 openat2_beneath(int, const char *, int, mode_t);
+int	 apply_open_beneath(int, const char *, int, mode_t);
 int	 apply_path_valid(const char *, size_t);
 int	 apply_open_parent(int, const char *, int, char *, size_t);
 struct apply_batch *apply_batch_new(int);

@@ -55,7 +55,7 @@ conn_new(int fd, int sender)
 	c->fd = fd;
 	c->sender = sender;
 	c->ffd = -1;
-	c->opened = now_ms();
+	c->opened = timer_now();
 	TAILQ_INSERT_TAIL(&syncd.conns, c, entry);
 	return (c);
 }
@@ -230,7 +230,7 @@ conn_free(struct conn *c)
 		free(c->plan);
 	}
 	if (c->snap != NULL)
-		snap_unref(c->snap);
+		syncd_snap_unref(c->snap);
 	free(c->rs.path);
 	for (k = 0; k < c->ndirty; k++)
 		free(c->dirty[k].path);

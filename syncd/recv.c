@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "syncd.h"
@@ -320,7 +321,7 @@ recv_frame(struct conn *c, struct proto_msg *m)
 			conn_end(c);
 			return (-1);
 		}
-		syncd.last_ok = unix_now();
+		syncd.last_ok = (int64_t)time(NULL);
 		syncd.last_error[0] = '\0';
 		syncd.status_dirty = 1;
 		if (c->resume_offered) {

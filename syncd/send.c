@@ -209,7 +209,7 @@ send_round(struct conn *c, struct snap *snap)
 		}
 	}
 	if (c->snap != NULL)
-		snap_unref(c->snap);
+		syncd_snap_unref(c->snap);
 	c->snap = snap;
 	snap->refs++;
 	c->pdir = 0;
@@ -330,7 +330,8 @@ open_source(struct conn *c, const struct scan_entry *e)
 	char	 why[PATH_LEN + 64];
 
 	/* beneath the directory, through no symlink, as the receiver does */
-	c->ffd = openat2_beneath(syncd.dirs[c->pdir].fd, e->path, O_RDONLY, 0);
+	c->ffd = apply_open_beneath(syncd.dirs[c->pdir].fd, e->path,
+	    O_RDONLY, 0);
 	if (c->ffd != -1)
 		return (0);
 	if (errno != ENOENT) {

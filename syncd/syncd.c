@@ -95,12 +95,6 @@ syncd_main(int debug, int verbose)
 	syncd_loop();
 }
 
-int64_t
-unix_now(void)
-{
-	return ((int64_t)time(NULL));
-}
-
 /* Holding the lease: active, or handing over without being forced. */
 int
 syncd_active(void)
@@ -203,7 +197,7 @@ send_alert(const char *name, const char *detail)
 void
 syncd_peer_failed(struct speer *sp, const char *why)
 {
-	uint64_t	 now = now_ms();
+	uint64_t	 now = timer_now();
 
 	strlcpy(sp->error, why, sizeof(sp->error));
 	strlcpy(sp->state, sp->reached ? "failed" : "down",
@@ -229,7 +223,7 @@ syncd_peer_ok(struct speer *sp)
 	sp->bad_since = 0;
 	sp->alerted = 0;
 	sp->backoff = BACKOFF_MIN;
-	sp->last_ok = syncd.last_ok = unix_now();
+	sp->last_ok = syncd.last_ok = (int64_t)time(NULL);
 	last_guard[0] = '\0';
 	for (i = 0; i < syncd.npeers; i++)
 		if (syncd.peers[i].error[0] != '\0')
@@ -255,7 +249,7 @@ syncd_guard_failed(const char *why)
 void
 syncd_round_wanted(uint64_t in)
 {
-	uint64_t	 at = now_ms() + in;
+	uint64_t	 at = timer_now() + in;
 
 	if (!syncd.want_round || at < syncd.round_at)
 		syncd.round_at = at;
@@ -352,7 +346,8 @@ ctl_sync(uint32_t id, int final, int32_t ms)
 	syncd.ctl_id = id;
 	syncd.ctl_final = final;
 	syncd.ctl_snap = syncd.snap_seq + 1;
-	syncd.ctl_deadline = now_ms() + (ms > 0 ? (uint64_t)ms : CTL_TIMEOUT);
+	syncd.ctl_deadline = timer_now() +
+	    (ms > 0 ? (uint64_t)ms : CTL_TIMEOUT);
 	syncd.ctl_failed = 0;
 	syncd.ctl_msg[0] = '\0';
 	for (i = 0; i < syncd.npeers; i++) {
@@ -363,11 +358,11 @@ ctl_sync(uint32_t id, int final, int32_t ms)
 			    "not connected");
 	}
 	syncd_round_wanted(0);
-	ctl_check(now_ms());
+	ctl_check(timer_now());
 }
 
 void
-snap_unref(struct snap *s)
+syncd_snap_unref(struct snap *s)
 {
 	uint32_t	 d;
 
@@ -464,7 +459,7 @@ fail:
 		if (syncd.peers[d].conn != NULL)
 			syncd_peer_failed(&syncd.peers[d], why);
 	syncd.snap_seq--;
-	snap_unref(s);
+	syncd_snap_unref(s);
 	return (NULL);
 }
 
@@ -486,7 +481,7 @@ round_start(void)
 		return;
 	if ((s = snap_take()) == NULL)
 		return;
-	snap_unref(syncd.snap);
+	syncd_snap_unref(syncd.snap);
 	syncd.snap = s;
 	TAILQ_FOREACH(c, &syncd.conns, entry)
 		if (c->sender && !c->dead && c->state == C_READY)
@@ -564,7 +559,7 @@ static void
 housekeeping(void)
 {
 	struct conn	*c, *next;
-	uint64_t	 now = now_ms();
+	uint64_t	 now = timer_now();
 
 	role_apply(now);
 	for (c = TAILQ_FIRST(&syncd.conns); c != NULL; c = next) {
@@ -584,7 +579,7 @@ housekeeping(void)
 static int
 next_timeout(void)
 {
-	uint64_t	 now = now_ms(), due = now + 1000;
+	uint64_t	 now = timer_now(), due = now + 1000;
 	int		 i;
 
 	if (syncd.want_round && syncd.round_at < due)

@@ -193,8 +193,7 @@ void		 syncd_peer_ok(struct speer *);
 void		 syncd_round_wanted(uint64_t);
 void		 syncd_ctl_peer_done(struct speer *, int, const char *);
 void		 syncd_guard_failed(const char *);
-void		 snap_unref(struct snap *);
-int64_t		 unix_now(void);
+void		 syncd_snap_unref(struct snap *);
 
 /* conn.c */
 struct conn	*conn_connect(struct speer *);

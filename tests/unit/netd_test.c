@@ -111,7 +111,7 @@ main(int argc, char *argv[])
 
 	memset(&r, 0, sizeof(r));
 	r.epoch = 1;
-	r.t0 = now_ms();
+	r.t0 = timer_now();
 	r.index = 5;
 	imsg_compose(&ib, IMSG_VIP_BIND, 0, 0, -1, &r, sizeof(r));
 	imsgbuf_flush(&ib);
