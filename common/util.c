@@ -154,8 +154,9 @@ key_b64_encode(const uint8_t key[KEY_LEN], char out[KEY_B64LEN])
 }
 
 /*
- * A file that configures failoverd must be owned by root and not group-
- * or world-writable; one that holds a secret must be 0600 or 0400.
+ * A file that configures failoverd must be owned by root (or by the user
+ * who runs it, for "failoverd -n" as an ordinary user) and not group- or
+ * world-writable; one that holds a secret must be 0600 or 0400.
  */
 int
 file_secure(const char *path, int secret, char *err, size_t errlen)
@@ -166,8 +167,12 @@ file_secure(const char *path, int secret, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
-	if (st.st_uid != 0) {
-		snprintf(err, errlen, "%s: owner must be root", path);
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		if (geteuid() == 0)
+			snprintf(err, errlen, "%s: owner must be root", path);
+		else
+			snprintf(err, errlen, "%s: owner must be root or uid "
+			    "%u", path, (unsigned int)geteuid());
 		return (-1);
 	}
 	if (secret && (st.st_mode & 07777) != 0600 &&

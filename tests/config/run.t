@@ -69,6 +69,29 @@ if [ -s "$tmp/example.out" ] && cmp -s "$tmp/example.out" "$tmp/example2.out"; t
 else
 	echo "not ok $n - conf/failoverd.conf -nv round trip"
 fi
+# the owner: root, or the user who runs "failoverd -n"
+n=$((n + 1))
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chown nobody "$tmp/example.conf"
+	out=$("$fo" -n -f "$tmp/example.conf" 2>&1); rc=$?
+	if [ $rc = 1 ] && [ "$out" = "$tmp/example.conf: owner must be root" ]; then
+		echo "ok $n - root refuses a configuration another user owns"
+	else
+		echo "not ok $n - owned by nobody: rc $rc, $out"
+	fi
+	n=$((n + 1))
+	chmod 755 "$tmp"
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$fo" -n -f "$tmp/example.conf" 2>&1 | tail -1)
+	if [ "$out" = "configuration OK" ]; then
+		echo "ok $n - an ordinary user checks a configuration of its own"
+	else
+		echo "not ok $n - failoverd -n as nobody: $out"
+	fi
+	chown 0 "$tmp/example.conf"
+else
+	echo "ok $n # skip the owner check needs root to give a file away"
+fi
 # a missing file
 n=$((n + 1))
 out=$("$fo" -n -f "$tmp/nonexistent.conf" 2>&1); rc=$?
