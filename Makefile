@@ -32,8 +32,9 @@ endif
 
 COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 		common/timer.c common/util.c
-MONITOR =	monitor/monitor.c monitor/role.c monitor/printconf.c \
-		monitor/control.c monitor/ctl.c monitor/hooks.c monitor/alert.c
+MONITOR =	monitor/monitor.c monitor/role.c monitor/config.c \
+		monitor/printconf.c monitor/control.c monitor/ctl.c \
+		monitor/hooks.c monitor/alert.c
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c heartbeatd/db.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
 DNSD =		dnsd/dnsd.c dnsd/dns.c

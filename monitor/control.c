@@ -399,7 +399,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		control_status(c);
 		break;
 	case IMSG_CTL_RELOAD:
-		if (monitor_reload(msg, sizeof(msg)) == -1)
+		if (config_reload(msg, sizeof(msg)) == -1)
 			control_result(c, 1, msg);
 		else
 			control_result(c, 0, msg);

@@ -1,7 +1,8 @@
 /*
- * failoverd: the monitor.  It reads the configuration and the keys, starts
- * the unprivileged children, serves the control socket and orchestrates;
- * it does no network I/O itself.
+ * failoverd: the monitor.  main, the table of children, signals and
+ * shutdown; the monitor does no network I/O itself.  The configuration
+ * and what each child gets of it are config.c's, role changes and their
+ * deadlines role.c's, hooks hooks.c's, the control socket control.c's.
  */
 
 #include <sys/types.h>
@@ -64,7 +65,6 @@ extern char		**environ;
 
 static __dead void	 usage(void);
 static void		 monitor_start_children(void);
-static void		 monitor_send_config(void);
 static void		 monitor_dispatch_child(enum proc_id);
 static void		 monitor_signal(int);
 static void		 monitor_reap(void);
@@ -156,18 +156,14 @@ main(int argc, char *argv[])
 	log_init(1, opt_verbose);
 	if (noaction)
 		conf_flags |= CONF_CHECKONLY;
-	if ((conf = parse_config(conffile, node, conf_flags)) == NULL)
+	if ((conf = config_load(conffile, node, conf_flags, sock_override)) ==
+	    NULL)
 		exit(1);
-	if (sock_override != NULL) {
-		free(conf->ctl_socket);
-		if ((conf->ctl_socket = strdup(sock_override)) == NULL)
-			err(1, NULL);
-	}
 	if (noaction) {
 		if (opt_verbose)
 			printconf(stdout, conf);
 		fprintf(stderr, "configuration OK\n");
-		free_config(conf);
+		config_free(conf);
 		exit(0);
 	}
 
@@ -214,7 +210,7 @@ main(int argc, char *argv[])
 	    conf->node, conf->cluster, conf->file);
 	monitor_promote_secondaries();
 	monitor_start_children();
-	monitor_send_config();
+	config_send(conf);
 	setproctitle("monitor");
 
 	while (!quit) {
@@ -312,68 +308,6 @@ monitor_runtime_dirs(void)
 	closedir(d);
 }
 
-/*
- * dnsd's part: the TSIG secret decoded from the configuration or from
- * its secret-file (the base64 secret alone, or a BIND key file with a
- * secret "..." line, as tsig-keygen writes it).
- */
-static void	 forget_dns_secret(struct fo_conf *);
-
-static void
-dns_conf(struct fo_conf *conf, struct conf_dns_msg *dm)
-{
-	struct conf_hostname	*h = conf->hostname;
-	struct conf_node	*n;
-	char			 buf[1024], *s, *e;
-	size_t			 len;
-	FILE			*f;
-
-	memset(dm, 0, sizeof(*dm));
-	strlcpy(dm->name, h->name, sizeof(dm->name));
-	strlcpy(dm->zone, h->zone, sizeof(dm->zone));
-	strlcpy(dm->keyname, h->keyname, sizeof(dm->keyname));
-	dm->server = h->server;
-	dm->port = h->port;
-	dm->ttl = h->ttl;
-	TAILQ_FOREACH(n, &conf->nodes, entry)
-		if (strcmp(n->name, conf->node) == 0)
-			dm->addr = n->addr;
-	if (h->secret != NULL)
-		strlcpy(buf, h->secret, sizeof(buf));
-	else {
-		if ((f = fopen(h->secret_file, "re")) == NULL)
-			fatal("hostname %s: secret-file %s", h->name,
-			    h->secret_file);
-		len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-	}
-	s = buf;
-	if ((e = strstr(buf, "secret \"")) != NULL) {
-		s = e + 8;
-		if ((e = strchr(s, '"')) != NULL)
-			*e = '\0';
-	}
-	s += strspn(s, " \t\r\n");
-	s[strcspn(s, " \t\r\n")] = '\0';
-	if (sodium_base642bin(dm->secret, sizeof(dm->secret), s, strlen(s),
-	    NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || len == 0)
-		fatalx("hostname %s: the TSIG secret is not base64 (of at "
-		    "most %zu bytes)", h->name, sizeof(dm->secret));
-	dm->secretlen = len;
-	sodium_memzero(buf, sizeof(buf));
-	forget_dns_secret(conf);
-}
-
-/* The TSIG secret lives in dnsd (and its file), not in the monitor. */
-static void
-forget_dns_secret(struct fo_conf *conf)
-{
-	if (conf->hostname != NULL && conf->hostname->secret != NULL)
-		sodium_memzero(conf->hostname->secret,
-		    strlen(conf->hostname->secret));
-}
-
 static void
 monitor_start_children(void)
 {
@@ -401,8 +335,10 @@ monitor_start_children(void)
 	}
 }
 
-static void
-compose(enum proc_id id, uint32_t type, int fd, const void *data, size_t len)
+/* A message to a child, with a descriptor (or -1). */
+void
+monitor_compose_fd(enum proc_id id, uint32_t type, int fd, const void *data,
+    size_t len)
 {
 	if (imsg_compose(&children[id].ibuf, type, 0, 0, fd, data, len) == -1)
 		fatal("imsg_compose to %s", proc_name(id));
@@ -413,131 +349,7 @@ monitor_compose(enum proc_id id, uint32_t type, const void *data, size_t len)
 {
 	if (!children[id].running)
 		return;
-	compose(id, type, -1, data, len);
-}
-
-static void
-peer_from_node(struct conf_peer *p, struct conf_node *n)
-{
-	memset(p, 0, sizeof(*p));
-	strlcpy(p->name, n->name, sizeof(p->name));
-	p->addr = n->addr;
-	p->priority = n->priority;
-	p->port = n->port;
-	p->npubkeys = n->npubkeys;
-	memcpy(p->pubkey, n->pubkey, sizeof(p->pubkey));
-}
-
-/* Each child gets its part of the configuration, and no more. */
-static void
-monitor_send_config(void)
-{
-	struct fo_conf		*conf = mon.conf;
-	struct conf_heartbeat	 hb;
-	struct conf_peer	 peer;
-	struct conf_net		 net;
-	struct conf_vip_msg	 vm;
-	struct conf_sync_msg	 sm;
-	struct conf_dir_msg	 dm;
-	struct conf_node	*n;
-	struct conf_vip		*v;
-	struct conf_dir		*d;
-	struct conf_pattern	*p;
-	char			 errbuf[PATH_LEN + 128];
-	uint32_t		 idx = 0;
-	int			 fd;
-
-	memset(&hb, 0, sizeof(hb));
-	strlcpy(hb.cluster, conf->cluster, sizeof(hb.cluster));
-	strlcpy(hb.node, conf->node, sizeof(hb.node));
-	strlcpy(hb.conninfo, conf->database, sizeof(hb.conninfo));
-	hb.timing = conf->timing;
-	hb.preempt = conf->preempt;
-	hb.preempt_delay = conf->preempt_delay;
-	hb.priority = conf->self->priority;
-	compose(PROC_HEARTBEAT, IMSG_CONF_HEARTBEAT, -1, &hb, sizeof(hb));
-	explicit_bzero(&hb, sizeof(hb));
-	TAILQ_FOREACH(n, &conf->nodes, entry) {
-		peer_from_node(&peer, n);
-		compose(PROC_HEARTBEAT, IMSG_CONF_NODE, -1, &peer,
-		    sizeof(peer));
-	}
-	compose(PROC_HEARTBEAT, IMSG_CONF_END, -1, NULL, 0);
-
-	memset(&net, 0, sizeof(net));
-	net.timing = conf->timing;
-	net.garp_type = conf->garp_type;
-	net.garp_count = conf->garp_count;
-	net.garp_interval = conf->garp_interval;
-	net.garp_refresh = conf->garp_refresh;
-	net.probe = conf->probe;
-	net.probe_wait = conf->probe_wait;
-	net.nvips = conf->nvips;
-	compose(PROC_NET, IMSG_CONF_NET, -1, &net, sizeof(net));
-	TAILQ_FOREACH(v, &conf->vips, entry) {
-		memset(&vm, 0, sizeof(vm));
-		vm.index = idx++;
-		vm.addr = v->addr;
-		vm.prefixlen = v->prefixlen;
-		strlcpy(vm.ifname, v->ifname, sizeof(vm.ifname));
-		strlcpy(vm.label, v->label, sizeof(vm.label));
-		compose(PROC_NET, IMSG_CONF_VIP, -1, &vm, sizeof(vm));
-	}
-	compose(PROC_NET, IMSG_CONF_END, -1, NULL, 0);
-
-	memset(&sm, 0, sizeof(sm));
-	strlcpy(sm.node, conf->node, sizeof(sm.node));
-	strlcpy(sm.cluster, conf->cluster, sizeof(sm.cluster));
-	strlcpy(sm.user, conf->sync != NULL ? conf->sync->user :
-	    FAILOVERD_USER, sizeof(sm.user));
-	if (conf->sync != NULL) {
-		sm.listen = conf->sync->listen;
-		sm.port = conf->sync->port;
-		sm.interval = conf->sync->interval;
-		sm.delay = conf->sync->delay;
-		sm.max_delete = conf->sync->max_delete;
-		sm.alert_after = conf->sync->alert_after;
-		if (key_file_read(conf->sync->key_file, sm.secret, 1, errbuf,
-		    sizeof(errbuf)) == -1)
-			fatalx("sync key-file: %s", errbuf);
-		TAILQ_FOREACH(d, &conf->sync->dirs, entry)
-			sm.ndirs++;
-	}
-	compose(PROC_SYNC, IMSG_CONF_SYNC, -1, &sm, sizeof(sm));
-	sodium_memzero(&sm, sizeof(sm));
-	if (conf->sync != NULL) {
-		TAILQ_FOREACH(n, &conf->nodes, entry) {
-			peer_from_node(&peer, n);
-			compose(PROC_SYNC, IMSG_CONF_PEER, -1, &peer,
-			    sizeof(peer));
-		}
-		idx = 0;
-		TAILQ_FOREACH(d, &conf->sync->dirs, entry) {
-			if ((fd = open(d->path, O_RDONLY | O_DIRECTORY |
-			    O_CLOEXEC)) == -1)
-				fatal("sync directory %s", d->path);
-			memset(&dm, 0, sizeof(dm));
-			dm.index = idx;
-			strlcpy(dm.path, d->path, sizeof(dm.path));
-			compose(PROC_SYNC, IMSG_CONF_DIR, fd, &dm, sizeof(dm));
-			TAILQ_FOREACH(p, &d->excludes, entry) {
-				strlcpy(dm.path, p->pattern, sizeof(dm.path));
-				compose(PROC_SYNC, IMSG_CONF_EXCLUDE, -1, &dm,
-				    sizeof(dm));
-			}
-			idx++;
-		}
-	}
-	compose(PROC_SYNC, IMSG_CONF_END, -1, NULL, 0);
-
-	if (conf->hostname != NULL) {
-		struct conf_dns_msg	 dm2;
-
-		dns_conf(conf, &dm2);
-		compose(PROC_DNS, IMSG_CONF_DNS, -1, &dm2, sizeof(dm2));
-		sodium_memzero(&dm2, sizeof(dm2));
-		compose(PROC_DNS, IMSG_CONF_END, -1, NULL, 0);
-	}
+	monitor_compose_fd(id, type, -1, data, len);
 }
 
 /* the start sequence: on-standby with FAILOVER_ROLE=starting */
@@ -890,7 +702,7 @@ monitor_signal(int sig)
 		break;
 	case SIGHUP:
 		log_notice("SIGHUP: reloading the configuration");
-		monitor_reload(msg, sizeof(msg));
+		config_reload(msg, sizeof(msg));
 		break;
 	case SIGCHLD:
 		monitor_reap();
@@ -991,96 +803,8 @@ monitor_shutdown(int code)
 			waitpid(children[id].pid, &status, 0);
 		}
 	log_notice("terminating");
-	free_config(mon.conf);
+	config_free(mon.conf);
 	exit(code);
-}
-
-/* Tell the user which line of the fixed part changed. */
-static void
-reload_diff(const char *a, const char *b, char *msg, size_t len)
-{
-	const char	*la = a, *lb = b;
-	size_t		 na, nb;
-
-	for (;;) {
-		na = strcspn(la, "\n");
-		nb = strcspn(lb, "\n");
-		if (na != nb || strncmp(la, lb, na) != 0)
-			break;
-		if (la[na] == '\0' || lb[nb] == '\0')
-			break;
-		la += na + 1;
-		lb += nb + 1;
-	}
-	snprintf(msg, len, "reload refused: \"%.*s\" changed to \"%.*s\"; "
-	    "restart failoverd to apply it", (int)(na > 120 ? 120 : na), la,
-	    (int)(nb > 120 ? 120 : nb), lb);
-}
-
-/*
- * Re-read the configuration.  Hooks, check, alerts and the log level may
- * change; anything else is refused with the reason, and a configuration
- * that does not parse leaves the old one in place.
- */
-int
-monitor_reload(char *msg, size_t len)
-{
-	struct fo_conf	*nconf, *oconf = mon.conf;
-	char		*a, *b;
-	int		 rc = -1;
-
-	nconf = parse_config(oconf->file, oconf->node,
-	    (conf_flags & CONF_NODEGIVEN) | CONF_QUIET);
-	if (nconf == NULL) {
-		snprintf(msg, len, "reload failed: %s has errors (see the "
-		    "log); keeping the old configuration", oconf->file);
-		log_warnx("%s", msg);
-		return (-1);
-	}
-	if (sock_override != NULL) {
-		free(nconf->ctl_socket);
-		if ((nconf->ctl_socket = strdup(sock_override)) == NULL)
-			fatal(NULL);
-	}
-	a = printconf_part(oconf, PART_FIXED);
-	b = printconf_part(nconf, PART_FIXED);
-	if (strcmp(a, b) != 0)
-		reload_diff(a, b, msg, len);
-	else if (strcmp(oconf->database, nconf->database) != 0)
-		snprintf(msg, len, "reload refused: the database changed; "
-		    "restart failoverd to apply it");
-	else {
-		struct conf_dir	*x, *y;
-
-		rc = 0;
-		if (oconf->sync != NULL) {
-			y = TAILQ_FIRST(&nconf->sync->dirs);
-			TAILQ_FOREACH(x, &oconf->sync->dirs, entry) {
-				if (y == NULL || strcmp(x->path, y->path) != 0)
-					break;
-				y = TAILQ_NEXT(y, entry);
-			}
-			if (x != NULL || y != NULL) {
-				snprintf(msg, len, "reload refused: the sync "
-				    "directories changed; restart failoverd "
-				    "to apply it");
-				rc = -1;
-			}
-		}
-	}
-	free(a);
-	free(b);
-	if (rc == -1) {
-		log_warnx("%s", msg);
-		free_config(nconf);
-		return (-1);
-	}
-	forget_dns_secret(nconf);
-	mon.conf = nconf;
-	free_config(oconf);
-	snprintf(msg, len, "configuration reloaded");
-	log_notice("%s from %s", msg, nconf->file);
-	return (0);
 }
 
 void
@@ -1091,5 +815,5 @@ monitor_log_verbose(int v)
 	log_setverbose(v);
 	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
 		if (children[id].running)
-			compose(id, IMSG_LOG_VERBOSE, -1, &v, sizeof(v));
+			monitor_compose_fd(id, IMSG_LOG_VERBOSE, -1, &v, sizeof(v));
 }

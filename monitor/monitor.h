@@ -146,7 +146,14 @@ struct fo_conf {
 
 /* parse.y */
 struct fo_conf	*parse_config(const char *, const char *, int);
-void		 free_config(struct fo_conf *);
+
+/* config.c */
+struct fo_conf	*config_load(const char *, const char *, int, const char *);
+int		 config_check(struct fo_conf *, int, const struct conf_where *);
+void		 config_send(struct fo_conf *);
+int		 config_reload(char *, size_t);
+void		 config_cmd_free(struct conf_cmd *);
+void		 config_free(struct fo_conf *);
 
 /* printconf.c */
 void		 printconf(FILE *, struct fo_conf *);
@@ -174,9 +181,10 @@ struct monitor_state {
 	char			 dns_fault[FAULT_LEN];	/* "": none */
 };
 extern struct monitor_state	 mon;
-int		 monitor_reload(char *, size_t);
 void		 monitor_log_verbose(int);
 void		 monitor_compose(enum proc_id, uint32_t, const void *, size_t);
+void		 monitor_compose_fd(enum proc_id, uint32_t, int, const void *,
+		    size_t);
 
 /* hooks.c */
 enum job_kind {

@@ -1,7 +1,7 @@
 /*
- * The configuration grammar of failoverd.conf(5):
- * a keyword table, macros, include files, durations, and the checks of
- * meaning that follow a successful parse.
+ * The configuration grammar of failoverd.conf(5): a keyword table,
+ * macros, include files and durations.  What the file means as a whole
+ * is checked by config.c once the grammar accepted it.
  */
 
 %{
@@ -12,11 +12,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
 #include <libgen.h>
 #include <libpq-fe.h>
 #include <limits.h>
-#include <pwd.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,13 +64,8 @@ static int		 symset(const char *, const char *);
 static char		*symget(const char *);
 static void		 symclear(void);
 
-static int		 conf_check(void);
 static void		 where_set(struct conf_where *);
-static void		 where_free(struct conf_where *);
-static void		 where_use(struct conf_where *);
 static int		 cmd_split(struct conf_cmd *, char *);
-static void		 cmd_free(struct conf_cmd *);
-static void		 free_cmd(struct conf_cmd *);
 static int		 check_secret_here(const char *);
 static int		 conninfo_has_password(const char *);
 static int		 conninfo_check_hostaddr(const char *);
@@ -376,14 +369,14 @@ main		: CLUSTER STRING		{
 			where_set(&conf->user_where);
 		}
 		| ONACTIVE STRING		{
-			cmd_free(conf->on_active);
+			config_cmd_free(conf->on_active);
 			cur_cmd = conf->on_active = xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->timeout = DEFAULT_ACTIVE_TIMEOUT;
 			if (cmd_split(cur_cmd, $2) == -1)
 				YYERROR;
 		} hooktimeout
 		| ONSTANDBY STRING		{
-			cmd_free(conf->on_standby);
+			config_cmd_free(conf->on_standby);
 			cur_cmd = conf->on_standby =
 			    xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->timeout = DEFAULT_STANDBY_TIMEOUT;
@@ -391,14 +384,14 @@ main		: CLUSTER STRING		{
 				YYERROR;
 		} hooktimeout
 		| ONFAULT STRING		{
-			cmd_free(conf->on_fault);
+			config_cmd_free(conf->on_fault);
 			cur_cmd = conf->on_fault = xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->timeout = DEFAULT_FAULT_TIMEOUT;
 			if (cmd_split(cur_cmd, $2) == -1)
 				YYERROR;
 		} hooktimeout
 		| CHECK STRING			{
-			cmd_free(conf->check);
+			config_cmd_free(conf->check);
 			cur_cmd = conf->check = xcalloc(1, sizeof(*cur_cmd));
 			cur_cmd->interval = DEFAULT_CHECK_INTERVAL;
 			cur_cmd->fall = DEFAULT_CHECK_FALL;
@@ -836,8 +829,6 @@ struct keywords {
 	int		 k_val;
 };
 
-static const char	*where_file;	/* after the parse: a statement's file */
-
 static int
 yyerror(const char *fmt, ...)
 {
@@ -849,11 +840,9 @@ yyerror(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (conf_flags & CONF_QUIET)
-		log_warnx("%s:%d: %s", where_file ? where_file : file->name,
-		    yylval.lineno, msg);
+		log_warnx("%s:%d: %s", file->name, yylval.lineno, msg);
 	else
-		fprintf(stderr, "%s:%d: %s\n", where_file ? where_file :
-		    file->name, yylval.lineno, msg);
+		fprintf(stderr, "%s:%d: %s\n", file->name, yylval.lineno, msg);
 	return (0);
 }
 
@@ -867,11 +856,11 @@ yywarn(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (conf_flags & CONF_QUIET)
-		log_warnx("%s:%d: warning: %s", where_file ? where_file :
-		    file->name, yylval.lineno, msg);
+		log_warnx("%s:%d: warning: %s", file->name, yylval.lineno,
+		    msg);
 	else
-		fprintf(stderr, "%s:%d: warning: %s\n", where_file ?
-		    where_file : file->name, yylval.lineno, msg);
+		fprintf(stderr, "%s:%d: warning: %s\n", file->name,
+		    yylval.lineno, msg);
 	return (0);
 }
 
@@ -1324,7 +1313,7 @@ parse_config(const char *filename, const char *node, int flags)
 	}
 
 	if ((file = pushfile(filename, 0)) == NULL) {
-		free_config(c);
+		config_free(c);
 		conf = NULL;
 		return (NULL);
 	}
@@ -1332,9 +1321,14 @@ parse_config(const char *filename, const char *node, int flags)
 
 	yyparse();
 	errors = file->errors;
-	if (errors == 0)
-		errors = conf_check();
-	where_file = NULL;
+	if (errors == 0) {
+		struct conf_where	 end;
+
+		/* what is missing is reported at the end of the file */
+		end.file = file->name;
+		end.line = file->lineno > 1 ? file->lineno - 1 : 1;
+		errors = config_check(conf, conf_flags, &end);
+	}
 	popfile();
 	symclear();
 	if (cur_node != NULL) {
@@ -1343,7 +1337,7 @@ parse_config(const char *filename, const char *node, int flags)
 	}
 	conf = NULL;
 	if (errors) {
-		free_config(c);
+		config_free(c);
 		return (NULL);
 	}
 	return (c);
@@ -1431,363 +1425,12 @@ check_secret_here(const char *what)
 	return (-1);
 }
 
-/* Warn with -n, fail at start: something the configuration names. */
-static int
-missing(int *errors, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 msg[1024];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (conf_flags & CONF_CHECKONLY)
-		yywarn("%s", msg);
-	else {
-		yyerror("%s", msg);
-		(*errors)++;
-	}
-	return (0);
-}
-
-/*
- * A command runs as root or the script user: its file and directory must
- * not be writable by anyone else (as keepalived's script security).
- */
-static void
-check_cmd(int *errors, const char *what, struct conf_cmd *cmd, uid_t suid)
-{
-	struct stat	 st;
-	char		 path[PATH_MAX], *p;
-
-	if (cmd == NULL)
-		return;
-	where_use(&cmd->where);
-	if (strlcpy(path, cmd->argv[0], sizeof(path)) >= sizeof(path)) {
-		yyerror("%s %s: path too long", what, cmd->argv[0]);
-		(*errors)++;
-		return;
-	}
-	while (path[0] != '\0') {
-		if (stat(path, &st) == -1) {
-			missing(errors, "%s %s: %s", what, cmd->argv[0],
-			    strerror(errno));
-			return;
-		}
-		/* a sticky root directory (/tmp) protects what root owns */
-		if (S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
-		    st.st_uid == 0)
-			goto next;
-		if ((st.st_uid != 0 && st.st_uid != suid) ||
-		    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-			yyerror("%s %s: refused, %s is writable by someone "
-			    "other than root and the script user", what,
-			    cmd->argv[0], path);
-			(*errors)++;
-			return;
-		}
-next:
-		if (strcmp(path, "/") == 0)
-			break;
-		if ((p = strrchr(path, '/')) == NULL)
-			break;
-		if (p == path)
-			p[1] = '\0';
-		else
-			*p = '\0';
-	}
-}
-
-/* The checks of meaning, after the grammar accepted the file. */
-static int
-conf_check(void)
-{
-	struct conf_node	*n;
-	struct conf_vip		*v, *w;
-	struct conf_alert	*a;
-	struct fo_timing	*t = &conf->timing;
-	struct passwd		*pw;
-	char			 err[PATH_LEN + 128];
-	char			 b1[ADDR_STRLEN], b2[ADDR_STRLEN];
-	char			 d1[16], d2[16], d3[16], d4[16];
-	uid_t			 suid = 0;
-	int			 errors = 0, nnodes = 0;
-
-	where_file = NULL;
-	yylval.lineno = file->lineno > 1 ? file->lineno - 1 : 1;
-	if (conf->cluster[0] == '\0') {
-		yyerror("no cluster statement");
-		errors++;
-	}
-	if (conf->database == NULL) {
-		yyerror("no database statement");
-		errors++;
-	}
-	TAILQ_FOREACH(n, &conf->nodes, entry) {
-		nnodes++;
-		if (strcmp(n->name, conf->node) == 0)
-			conf->self = n;
-	}
-	if (nnodes == 0) {
-		yyerror("no node block");
-		errors++;
-	} else if (conf->self == NULL) {
-		if ((conf_flags & CONF_CHECKONLY) &&
-		    !(conf_flags & CONF_NODEGIVEN))
-			yywarn("no node block for this host (%s): give its "
-			    "name with -N", conf->node);
-		else {
-			yyerror("no node block for this node (%s)",
-			    conf->node);
-			errors++;
-		}
-	}
-
-	/* the timing rules failoverd.conf(5) documents */
-	where_use(&conf->timing_where);
-	if (t->interval == 0) {
-		yyerror("heartbeat interval must not be 0");
-		errors++;
-	}
-	if (t->timeout == 0) {
-		yyerror("heartbeat timeout must not be 0");
-		errors++;
-	}
-	if (t->slack < MIN_SLACK) {
-		yyerror("heartbeat slack %s is less than %dms",
-		    duration_str(t->slack, d1, sizeof(d1)), MIN_SLACK);
-		errors++;
-	}
-	if (t->margin <= t->slack) {
-		yyerror("heartbeat margin %s must be more than slack %s",
-		    duration_str(t->margin, d1, sizeof(d1)),
-		    duration_str(t->slack, d2, sizeof(d2)));
-		errors++;
-	}
-	if ((uint64_t)t->dead < (uint64_t)t->margin + 2ULL * t->interval +
-	    t->timeout) {
-		yyerror("heartbeat dead %s - margin %s is less than "
-		    "2 x interval %s + timeout %s",
-		    duration_str(t->dead, d1, sizeof(d1)),
-		    duration_str(t->margin, d2, sizeof(d2)),
-		    duration_str(t->interval, d3, sizeof(d3)),
-		    duration_str(t->timeout, d4, sizeof(d4)));
-		errors++;
-	}
-
-	TAILQ_FOREACH(v, &conf->vips, entry)
-		for (w = TAILQ_NEXT(v, entry); w != NULL;
-		    w = TAILQ_NEXT(w, entry))
-			if (v->addr.af == w->addr.af &&
-			    memcmp(&v->addr.a, &w->addr.a, v->addr.af ==
-			    AF_INET ? 4 : 16) == 0) {
-				yyerror("vip %s given twice", addr_str(&v->addr,
-				    b1, sizeof(b1)));
-				errors++;
-			}
-	(void)b2;
-
-	if (conf->hostname != NULL) {
-		struct conf_hostname *h = conf->hostname;
-
-		where_use(&h->where);
-		if (!h->server_set) {
-			yyerror("hostname %s: no server", h->name);
-			errors++;
-		}
-		if (h->zone == NULL) {
-			yyerror("hostname %s: no zone", h->name);
-			errors++;
-		}
-		if (h->keyname == NULL) {
-			yyerror("hostname %s: no key", h->name);
-			errors++;
-		}
-		if ((h->secret == NULL) == (h->secret_file == NULL)) {
-			yyerror("hostname %s: give either secret or "
-			    "secret-file", h->name);
-			errors++;
-		}
-		if (h->secret_file != NULL &&
-		    file_secure(h->secret_file, 1, err, sizeof(err)) == -1)
-			missing(&errors, "secret-file %s", err);
-	}
-
-	if (conf->sync != NULL) {
-		where_use(&conf->sync->where);
-		if (TAILQ_EMPTY(&conf->sync->dirs)) {
-			yyerror("sync: no directory");
-			errors++;
-		}
-		if (conf->sync->key_file == NULL) {
-			yyerror("sync: no key-file");
-			errors++;
-		} else if (file_secure(conf->sync->key_file, 1, err,
-		    sizeof(err)) == -1)
-			missing(&errors, "key-file %s", err);
-		TAILQ_FOREACH(n, &conf->nodes, entry)
-			if (n->npubkeys == 0) {
-				yyerror("node \"%s\": sync needs its "
-				    "public-key", n->name);
-				errors++;
-			}
-		if ((pw = getpwnam(conf->sync->user)) == NULL)
-			missing(&errors, "sync user %s does not exist",
-			    conf->sync->user);
-		else if (pw->pw_uid == 0) {
-			yyerror("sync user %s: syncd must not run as root",
-			    conf->sync->user);
-			errors++;
-		}
-	}
-
-	where_use(&conf->ctl_where);
-	if (getgrnam(conf->ctl_group) == NULL)
-		missing(&errors, "control group %s does not exist",
-		    conf->ctl_group);
-	where_use(&conf->user_where);
-	if ((pw = getpwnam(conf->script_user)) == NULL)
-		missing(&errors, "script-user %s does not exist",
-		    conf->script_user);
-	else
-		suid = pw->pw_uid;
-	check_cmd(&errors, "on-active", conf->on_active, suid);
-	check_cmd(&errors, "on-standby", conf->on_standby, suid);
-	check_cmd(&errors, "on-fault", conf->on_fault, suid);
-	check_cmd(&errors, "check", conf->check, suid);
-	TAILQ_FOREACH(a, &conf->alerts, entry) {
-		if (a->type == ALERT_COMMAND)
-			check_cmd(&errors, "alert command", &a->cmd, suid);
-		else if (a->from == NULL) {
-			if (asprintf(&a->from, "failoverd@%s",
-			    conf->node) == -1)
-				fatal(NULL);
-		}
-	}
-	return (errors);
-}
-
-/* A hook, check or alert command given twice: the first goes. */
-static void
-cmd_free(struct conf_cmd *cmd)
-{
-	free_cmd(cmd);
-	free(cmd);
-}
-
 static void
 where_set(struct conf_where *w)
 {
 	free(w->file);
 	w->file = xstrdup(file->name);
 	w->line = yylval.lineno;
-}
-
-static void
-where_free(struct conf_where *w)
-{
-	free(w->file);
-	w->file = NULL;
-}
-
-/* Messages from now on name this statement; none: the end of file. */
-static void
-where_use(struct conf_where *w)
-{
-	if (w->file == NULL) {
-		where_file = NULL;
-		yylval.lineno = file->lineno > 1 ? file->lineno - 1 : 1;
-		return;
-	}
-	where_file = w->file;
-	yylval.lineno = w->line;
-}
-
-static void
-free_cmd(struct conf_cmd *cmd)
-{
-	char	**p;
-
-	if (cmd == NULL)
-		return;
-	where_free(&cmd->where);
-	free(cmd->line);
-	for (p = cmd->argv; p != NULL && *p != NULL; p++)
-		free(*p);
-	free(cmd->argv);
-}
-
-void
-free_config(struct fo_conf *c)
-{
-	struct conf_node	*n;
-	struct conf_vip		*v;
-	struct conf_dir		*d;
-	struct conf_pattern	*p;
-	struct conf_alert	*a;
-
-	if (c == NULL)
-		return;
-	while ((n = TAILQ_FIRST(&c->nodes)) != NULL) {
-		TAILQ_REMOVE(&c->nodes, n, entry);
-		free(n);
-	}
-	while ((v = TAILQ_FIRST(&c->vips)) != NULL) {
-		TAILQ_REMOVE(&c->vips, v, entry);
-		free(v);
-	}
-	if (c->database != NULL) {
-		explicit_bzero(c->database, strlen(c->database));
-		free(c->database);
-	}
-	if (c->hostname != NULL) {
-		free(c->hostname->name);
-		free(c->hostname->zone);
-		free(c->hostname->keyname);
-		if (c->hostname->secret != NULL) {
-			explicit_bzero(c->hostname->secret,
-			    strlen(c->hostname->secret));
-			free(c->hostname->secret);
-		}
-		free(c->hostname->secret_file);
-		free(c->hostname->algorithm);
-		where_free(&c->hostname->where);
-		free(c->hostname);
-	}
-	if (c->sync != NULL) {
-		while ((d = TAILQ_FIRST(&c->sync->dirs)) != NULL) {
-			TAILQ_REMOVE(&c->sync->dirs, d, entry);
-			while ((p = TAILQ_FIRST(&d->excludes)) != NULL) {
-				TAILQ_REMOVE(&d->excludes, p, entry);
-				free(p->pattern);
-				free(p);
-			}
-			free(d->path);
-			free(d);
-		}
-		free(c->sync->key_file);
-		free(c->sync->user);
-		where_free(&c->sync->where);
-		free(c->sync);
-	}
-	while ((a = TAILQ_FIRST(&c->alerts)) != NULL) {
-		TAILQ_REMOVE(&c->alerts, a, entry);
-		free(a->to);
-		free(a->from);
-		free_cmd(&a->cmd);
-		free(a);
-	}
-	cmd_free(c->on_active);
-	cmd_free(c->on_standby);
-	cmd_free(c->on_fault);
-	cmd_free(c->check);
-	free(c->ctl_socket);
-	free(c->ctl_group);
-	free(c->script_user);
-	where_free(&c->ctl_where);
-	where_free(&c->timing_where);
-	where_free(&c->user_where);
-	free(c);
 }
 
 static int
