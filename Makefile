@@ -63,15 +63,15 @@ $(B)/failoverctl: $(B)/failoverd
 	ln -f $(B)/failoverd $@
 
 # the DDL heartbeatd runs when it may: schema.sql up to its GRANTs
-$(B)/schema.h: heartbeatd/schema.sql
-	@mkdir -p $(B)
+$(B)/heartbeatd/schema.h: heartbeatd/schema.sql
+	@mkdir -p $(@D)
 	sed '/^GRANT/,$$d; /^--/d; /^$$/d' heartbeatd/schema.sql | \
 	    awk 'BEGIN { print "static const char schema_sql[] =" } \
 	    { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); \
 	    printf "    \"%s\\n\"\n", $$0 } END { print ";" }' > $@
 
-$(O)/heartbeatd/db.o: $(B)/schema.h
-$(O)/heartbeatd/db.o: CFLAGS += -I$(B)
+$(O)/heartbeatd/db.o: $(B)/heartbeatd/schema.h
+$(O)/heartbeatd/db.o: CFLAGS += -I$(B)/heartbeatd
 
 $(B)/parse.c: monitor/parse.y
 	@mkdir -p $(B)
@@ -102,12 +102,23 @@ plan_test_OBJS =	$(O)/syncd/plan.o $(O)/syncd/scan.o
 dns_test_OBJS =		$(O)/dnsd/dns.o
 lease_test_OBJS =	$(O)/heartbeatd/lease.o $(O)/common/log.o \
 			$(O)/common/util.o
+# and sees the headers of its directory only
+noise_test_DIR =	syncd
+apply_test_DIR =	syncd
+wire_test_DIR =	syncd
+scan_test_DIR =	syncd
+session_test_DIR =	syncd
+proto_test_DIR =	syncd
+plan_test_DIR =	syncd
+netd_test_DIR =	netd
+dns_test_DIR =	dnsd
+lease_test_DIR =	heartbeatd
 
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $$($$*_OBJS) $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Isyncd -Inetd -Idnsd -Iheartbeatd $(LDFLAGS) -o $@ $< $($*_OBJS) \
-	    $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit $(if $($*_DIR),-I$($*_DIR)) $(LDFLAGS) \
+	    -o $@ $< $($*_OBJS) $(LDLIBS)
 
 -include $(SRCS:%.c=$(O)/%.d)
 

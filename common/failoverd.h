@@ -124,6 +124,7 @@ enum imsg_type {
 	/* syncd */
 	IMSG_SYNC_NOW,
 	IMSG_SYNC_FINAL,
+	IMSG_SYNC_FINAL_DONE,
 	IMSG_SYNC_STATUS,
 	IMSG_SYNC_ALERT,
 	/* control socket */
@@ -246,20 +247,20 @@ struct role_msg {
 	char		 reason[FAULT_LEN];
 };
 
-/* IMSG_LEASE_RENEWED, IMSG_VIP_BIND, IMSG_VIP_EXTEND, IMSG_VIP_EXTENDED */
-struct lease_msg {
+/* IMSG_LEASE_RENEWED, heartbeatd -> monitor: the lease runs from t0 */
+struct renewed_msg {
 	int64_t		 epoch;
-	uint64_t	 t0;
+	uint64_t	 t0;		/* CLOCK_BOOTTIME ms, renewal sent */
 };
 
-/* IMSG_LEASE_SEEN: the row heartbeatd last read */
+/* IMSG_LEASE_SEEN, heartbeatd -> monitor -> syncd: the row last read */
 struct seen_msg {
 	int64_t		 epoch;
 	char		 holder[NAME_LEN];	/* "": free */
 	uint64_t	 may_take_at;	/* standby: when it may take over */
 };
 
-/* IMSG_DB_STATE */
+/* IMSG_DB_STATE, heartbeatd -> monitor: the database reached or lost */
 struct db_msg {
 	uint32_t	 up;
 	uint32_t	 pad;
@@ -267,7 +268,7 @@ struct db_msg {
 };
 
 #define MAX_NODES	32
-/* IMSG_NODES: every row of failover_node of the cluster */
+/* IMSG_NODES, heartbeatd -> monitor: the cluster's failover_node rows */
 struct nodes_msg {
 	uint32_t	 n;
 	uint32_t	 pad;
@@ -287,26 +288,85 @@ enum demote_reason {
 	DEMOTE_DEADLINE		/* forced: the monitor's t0 + L - M passed */
 };
 
-/* IMSG_DEMOTE (monitor asks), IMSG_SWITCHOVER (control) */
+/* IMSG_DEMOTE, monitor -> heartbeatd: leave the active role */
 struct demote_msg {
-	uint32_t	 reason;
-	uint32_t	 id;		/* control request, 0: none */
+	uint32_t	 reason;	/* enum demote_reason */
+	uint32_t	 pad;
 	char		 target[NAME_LEN];	/* "": the best standby */
 	char		 detail[FAULT_LEN];
 };
 
-#define VIP_ALL		0xffffffffU
-/* IMSG_VIP_BIND, IMSG_VIP_EXTEND, IMSG_VIP_DROP: by index, or all */
-struct vip_req {
-	int64_t		 epoch;
-	uint64_t	 t0;
-	uint32_t	 index;
+/* IMSG_SWITCHOVER, monitor -> heartbeatd: failoverctl switchover */
+struct switchover_msg {
+	uint32_t	 id;		/* the control request */
 	uint32_t	 pad;
+	char		 target[NAME_LEN];	/* "": the best standby */
 };
 
-/* IMSG_VIP_STATE */
+/* IMSG_MAINTENANCE, monitor -> heartbeatd: failoverctl standby, resume */
+struct maintenance_msg {
+	uint32_t	 id;		/* the control request */
+	uint32_t	 enter;		/* 1: standby, 0: resume */
+};
+
+/* IMSG_START, monitor -> heartbeatd: on-standby at start has run */
+struct start_msg {
+	uint32_t	 ok;
+	uint32_t	 pad;
+	char		 reason[FAULT_LEN];	/* when it failed */
+};
+
+/* IMSG_DEMOTE_DONE, monitor -> heartbeatd: the demotion's hooks ran */
+struct demote_done_msg {
+	uint32_t	 ok;		/* 0: on-standby failed */
+	uint32_t	 pad;
+	int64_t		 epoch;		/* the epoch left */
+};
+
+/* IMSG_VIP_BIND, monitor -> netd: bind every VIP for this lease */
+struct vip_bind_msg {
+	int64_t		 epoch;
+	uint64_t	 t0;
+};
+
+/* IMSG_VIP_EXTEND, monitor -> netd: the lease now runs from t0 */
+struct vip_extend_msg {
+	int64_t		 epoch;
+	uint64_t	 t0;
+};
+
+/* IMSG_VIP_EXTENDED, netd -> monitor -> heartbeatd: every VIP is bound
+ * with a lifetime from t0 (the monitor sends it itself after a bind) */
+struct vip_extended_msg {
+	int64_t		 epoch;
+	uint64_t	 t0;
+};
+
+/* IMSG_VIP_DROP, monitor -> netd: drop every VIP */
+struct vip_drop_msg {
+	int64_t		 epoch;		/* the epoch left */
+};
+
+/* IMSG_VIP_BOUND, netd -> monitor: the answer to IMSG_VIP_BIND */
+struct vip_bound_msg {
+	uint32_t	 ok;
+	uint32_t	 source;	/* refused: FAULT_VIP, FAULT_CONFLICT */
+	int64_t		 epoch;
+	char		 reason[FAULT_LEN];	/* refused: why */
+};
+
+/* IMSG_VIP_DROPPED, netd -> monitor: after IMSG_VIP_DROP, or by netd at
+ * its own deadline t0 + L - M */
+struct vip_dropped_msg {
+	uint32_t	 ok;		/* 0: a VIP could not be removed */
+	uint32_t	 pad;
+	int64_t		 epoch;
+	char		 reason[FAULT_LEN];	/* "": asked by the monitor */
+};
+
+/* IMSG_VIP_STATE, netd -> monitor: one VIP was bound or lost */
 struct vip_state {
-	uint32_t	 index;
+	uint32_t	 index;		/* in the order of IMSG_CONF_VIP */
 	uint32_t	 bound;
 };
 
@@ -322,7 +382,7 @@ enum fault_source {
 	FAULT_MAX
 };
 
-/* IMSG_FAULT: netd -> monitor -> heartbeatd, monitor -> heartbeatd */
+/* IMSG_FAULT, netd -> monitor -> heartbeatd, monitor -> heartbeatd */
 struct fault_msg {
 	uint32_t	 source;	/* enum fault_source */
 	uint32_t	 ok;		/* 1: it cleared */
@@ -330,26 +390,31 @@ struct fault_msg {
 	char		 reason[FAULT_LEN];
 };
 
-
-/* IMSG_DEMOTE_DONE, IMSG_VIP_BOUND, IMSG_VIP_DROPPED, IMSG_START,
- * a yes or no with a reason */
-struct ok_msg {
-	uint32_t	 ok;
-	uint32_t	 source;	/* IMSG_VIP_BOUND: FAULT_* */
-	int64_t		 epoch;
-	char		 reason[FAULT_LEN];
+/* IMSG_HISTORY, monitor -> heartbeatd: failoverctl history */
+struct history_msg {
+	uint32_t	 id;		/* the control request */
+	uint32_t	 lines;		/* the newest so many, 1 to 100000 */
 };
 
-/* IMSG_HISTORY (request), IMSG_HISTORY_LINE, IMSG_REQ_RESULT */
-struct hist_msg {
+/* IMSG_HISTORY_LINE, heartbeatd -> monitor -> failoverctl: one event */
+struct history_line_msg {
 	uint32_t	 id;
-	int32_t		 n;		/* request: lines; result: exit code */
+	uint32_t	 pad;
 	char		 line[CTL_MSG_LEN];
+};
+
+/* IMSG_REQ_RESULT, heartbeatd or syncd -> monitor -> failoverctl: the
+ * end of a control request they served */
+struct req_result_msg {
+	uint32_t	 id;
+	int32_t		 code;		/* 0 ok, else the exit status */
+	char		 msg[CTL_MSG_LEN];
 };
 
 #define DNS_NAME_LEN	256
 #define DNS_KEY_LEN	128
-/* IMSG_CONF_DNS: dnsd's whole configuration, the TSIG secret decoded */
+/* IMSG_CONF_DNS, monitor -> dnsd: its whole configuration, the TSIG
+ * secret decoded */
 struct conf_dns_msg {
 	char		 name[DNS_NAME_LEN];
 	char		 zone[DNS_NAME_LEN];
@@ -363,7 +428,7 @@ struct conf_dns_msg {
 	uint8_t		 secret[DNS_KEY_LEN];
 };
 
-/* IMSG_SYNC_STATUS: syncd's state, on every change */
+/* IMSG_SYNC_STATUS, syncd -> monitor: its state, on every change */
 struct sync_peer_status {
 	char		 node[NAME_LEN];
 	char		 state[16];
@@ -381,17 +446,42 @@ struct sync_status_msg {
 	struct sync_peer_status peer[MAX_SYNC_PEERS];
 };
 
+/* IMSG_SYNC_NOW, monitor -> syncd: failoverctl sync */
+struct sync_now_msg {
+	uint32_t	 id;		/* the control request */
+	uint32_t	 timeout;	/* ms, 0: syncd's default */
+};
+
 /*
  * IMSG_SYNC_FINAL, monitor -> syncd: the last round of a planned
  * hand-over, after on-standby and before the release, within timeout
- * ms; syncd answers IMSG_SYNC_FINAL with a struct ok_msg.
+ * ms; syncd answers IMSG_SYNC_FINAL_DONE.
  */
 struct sync_final_msg {
 	uint32_t	 timeout;
 	uint32_t	 pad;
 };
 
-/* IMSG_SYNC_ALERT */
+/* IMSG_SYNC_FINAL_DONE, syncd -> monitor: how the last round ended */
+struct sync_final_done_msg {
+	uint32_t	 ok;
+	uint32_t	 pad;
+	char		 reason[FAULT_LEN];	/* when it failed */
+};
+
+/* IMSG_DNS_UPDATE, monitor -> dnsd: point the name here, and keep it */
+struct dns_update_msg {
+	int64_t		 epoch;
+};
+
+/* IMSG_DNS_RESULT, dnsd -> monitor: an update or check done or failed */
+struct dns_result_msg {
+	uint32_t	 ok;
+	uint32_t	 pad;
+	char		 reason[FAULT_LEN];
+};
+
+/* IMSG_SYNC_ALERT, syncd -> monitor: an alert for the monitor to send */
 struct sync_alert_msg {
 	char		 name[16];	/* "sync-failed", "peer-down" */
 	char		 detail[256];

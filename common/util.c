@@ -189,6 +189,13 @@ file_secure(const char *path, int secret, char *err, size_t errlen)
 	return (0);
 }
 
+/* Does s, an array of size bytes, hold a NUL? */
+int
+str_terminated(const char *s, size_t size)
+{
+	return (memchr(s, '\0', size) != NULL);
+}
+
 /* A key file is one line: the base64 of the 32-byte X25519 secret. */
 int
 key_file_read(const char *path, uint8_t key[KEY_LEN], int secure, char *err,

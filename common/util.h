@@ -23,5 +23,15 @@ int		 key_file_read(const char *, uint8_t [KEY_LEN], int, char *,
 		    size_t);
 int		 key_file_write(const char *, uint8_t [KEY_LEN], char *, size_t);
 int		 file_secure(const char *, int, char *, size_t);
+int		 str_terminated(const char *, size_t);
+
+/*
+ * A string field of a message holds its NUL within its array; a handler
+ * refuses the message otherwise.  The field must be an array, not a
+ * pointer (that would not compile).
+ */
+#define STR_OK(f)	str_terminated((f), sizeof(f) + 0 * sizeof(char	\
+	[1 - 2 * __builtin_types_compatible_p(__typeof__(f),		\
+	__typeof__(&(f)[0]))]))
 
 #endif /* UTIL_H */

@@ -70,12 +70,11 @@ static void	 dnsd_dispatch(void);
 static void
 result(int ok, const char *fmt, ...)
 {
-	struct ok_msg	 o;
-	va_list		 ap;
+	struct dns_result_msg	 o;
+	va_list			 ap;
 
 	memset(&o, 0, sizeof(o));
 	o.ok = ok;
-	o.epoch = upd.epoch;
 	va_start(ap, fmt);
 	vsnprintf(o.reason, sizeof(o.reason), fmt, ap);
 	va_end(ap);
@@ -366,10 +365,10 @@ dnsd_main(int debug, int verbose)
 static void
 dnsd_dispatch(void)
 {
-	struct imsg	 imsg;
-	struct lease_msg lm;
-	ssize_t		 n;
-	int		 v;
+	struct imsg		 imsg;
+	struct dns_update_msg	 um;
+	ssize_t			 n;
+	int			 v;
 
 	proc_read(&ibuf_main);
 	for (;;) {
@@ -385,11 +384,9 @@ dnsd_dispatch(void)
 			    (dconf.server.af != AF_INET &&
 			    dconf.server.af != AF_INET6) ||
 			    (dconf.addr.af != AF_INET &&
-			    dconf.addr.af != AF_INET6))
+			    dconf.addr.af != AF_INET6) || !STR_OK(dconf.name) ||
+			    !STR_OK(dconf.zone) || !STR_OK(dconf.keyname))
 				fatalx("bad IMSG_CONF_DNS");
-			dconf.name[DNS_NAME_LEN - 1] = '\0';
-			dconf.zone[DNS_NAME_LEN - 1] = '\0';
-			dconf.keyname[DNS_NAME_LEN - 1] = '\0';
 			if (dconf.name[0] == '\0' || dconf.zone[0] == '\0' ||
 			    dconf.keyname[0] == '\0')
 				fatalx("bad IMSG_CONF_DNS: empty name");
@@ -405,12 +402,12 @@ dnsd_dispatch(void)
 			conf_state = 2;
 			break;
 		case IMSG_DNS_UPDATE:
-			if (conf_state != 2 || imsg_get_data(&imsg, &lm,
-			    sizeof(lm)) == -1)
+			if (conf_state != 2 || imsg_get_data(&imsg, &um,
+			    sizeof(um)) == -1)
 				fatalx("bad IMSG_DNS_UPDATE");
 			upd.want = 1;
 			upd.check = 0;
-			upd.epoch = lm.epoch;
+			upd.epoch = um.epoch;
 			upd.backoff = 1000;
 			upd.last[0] = '\0';
 			attempt(0);

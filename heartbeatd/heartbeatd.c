@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "sandbox.h"
 #include "timer.h"
+#include "util.h"
 
 enum {
 	T_LEASE,	/* the state machine's earliest deadline */
@@ -84,12 +85,12 @@ make_token(void)
 static void
 req_result(uint32_t id, int code, const char *msg)
 {
-	struct hist_msg	 hm;
+	struct req_result_msg	 hm;
 
 	memset(&hm, 0, sizeof(hm));
 	hm.id = id;
-	hm.n = code;
-	strlcpy(hm.line, msg, sizeof(hm.line));
+	hm.code = code;
+	strlcpy(hm.msg, msg, sizeof(hm.msg));
 	send_main(IMSG_REQ_RESULT, &hm, sizeof(hm));
 }
 
@@ -161,8 +162,8 @@ heartbeatd_notified(void)
 void
 heartbeatd_history_line(const char *line)
 {
-	struct hist_msg	 hm;
-	struct histreq	*h;
+	struct history_line_msg	 hm;
+	struct histreq		*h;
 
 	if ((h = TAILQ_FIRST(&histq)) == NULL)
 		return;
@@ -265,10 +266,13 @@ heartbeatd_dispatch(void)
 {
 	struct imsg		 imsg;
 	struct demote_msg	 d;
+	struct switchover_msg	 so;
+	struct maintenance_msg	 mm;
+	struct start_msg	 sm;
+	struct demote_done_msg	 dd;
 	struct fault_msg	 f;
-	struct ok_msg		 o;
-	struct lease_msg	 lm;
-	struct hist_msg		 hm;
+	struct vip_extended_msg	 ve;
+	struct history_msg	 hm;
 	struct histreq		*h;
 	ssize_t			 n;
 	uint32_t		 type;
@@ -287,11 +291,9 @@ heartbeatd_dispatch(void)
 		switch (type) {
 		case IMSG_CONF_HEARTBEAT:
 			if (conf_state != 0 || imsg_get_data(&imsg, &hconf,
-			    sizeof(hconf)) == -1)
+			    sizeof(hconf)) == -1 || !STR_OK(hconf.cluster) ||
+			    !STR_OK(hconf.node) || !STR_OK(hconf.conninfo))
 				fatalx("bad IMSG_CONF_HEARTBEAT");
-			hconf.cluster[sizeof(hconf.cluster) - 1] = '\0';
-			hconf.node[sizeof(hconf.node) - 1] = '\0';
-			hconf.conninfo[sizeof(hconf.conninfo) - 1] = '\0';
 			if (hconf.timing.interval == 0 ||
 			    hconf.timing.dead < hconf.timing.margin +
 			    2 * hconf.timing.interval + hconf.timing.timeout)
@@ -301,9 +303,9 @@ heartbeatd_dispatch(void)
 		case IMSG_CONF_NODE:
 			if (conf_state != 1 || nnodes >= MAX_NODES ||
 			    imsg_get_data(&imsg, &nodes[nnodes],
-			    sizeof(nodes[0])) == -1)
+			    sizeof(nodes[0])) == -1 ||
+			    !STR_OK(nodes[nnodes].name))
 				fatalx("bad IMSG_CONF_NODE");
-			nodes[nnodes].name[NAME_LEN - 1] = '\0';
 			nnodes++;
 			break;
 		case IMSG_CONF_END:
@@ -324,52 +326,51 @@ heartbeatd_dispatch(void)
 			send_main(IMSG_READY, NULL, 0);
 			break;
 		case IMSG_START:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1 ||
-			    lease.started)
+			if (imsg_get_data(&imsg, &sm, sizeof(sm)) == -1 ||
+			    lease.started || sm.ok > 1 || !STR_OK(sm.reason))
 				fatalx("bad IMSG_START");
-			o.reason[sizeof(o.reason) - 1] = '\0';
-			lease_start(&lease, timer_now(), o.ok, o.reason);
+			lease_start(&lease, timer_now(), sm.ok, sm.reason);
 			break;
 		case IMSG_VIP_EXTENDED:
-			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
+			if (imsg_get_data(&imsg, &ve, sizeof(ve)) == -1)
 				fatalx("bad IMSG_VIP_EXTENDED");
-			lease_vip_extended(&lease, lm.epoch, lm.t0);
+			lease_vip_extended(&lease, ve.epoch, ve.t0);
 			break;
 		case IMSG_DEMOTE:
 			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1 ||
-			    d.reason > DEMOTE_DEADLINE)
+			    d.reason > DEMOTE_DEADLINE || !STR_OK(d.target) ||
+			    !STR_OK(d.detail))
 				fatalx("bad IMSG_DEMOTE");
-			d.target[NAME_LEN - 1] = '\0';
-			d.detail[FAULT_LEN - 1] = '\0';
 			lease_demote(&lease, timer_now(), &d);
 			break;
 		case IMSG_DEMOTE_DONE:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+			if (imsg_get_data(&imsg, &dd, sizeof(dd)) == -1 ||
+			    dd.ok > 1)
 				fatalx("bad IMSG_DEMOTE_DONE");
-			lease_demote_done(&lease, timer_now(), o.ok, o.epoch);
+			lease_demote_done(&lease, timer_now(), dd.ok, dd.epoch);
 			break;
 		case IMSG_FAULT:
 			if (imsg_get_data(&imsg, &f, sizeof(f)) == -1 ||
-			    f.source >= FAULT_MAX || f.ok > 1)
+			    f.source >= FAULT_MAX || f.ok > 1 ||
+			    !STR_OK(f.reason))
 				fatalx("bad IMSG_FAULT");
-			f.reason[sizeof(f.reason) - 1] = '\0';
 			lease_fault(&lease, timer_now(), &f);
 			break;
 		case IMSG_SWITCHOVER:
-			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1)
+			if (imsg_get_data(&imsg, &so, sizeof(so)) == -1 ||
+			    !STR_OK(so.target))
 				fatalx("bad IMSG_SWITCHOVER");
-			d.target[NAME_LEN - 1] = '\0';
-			lease_switchover(&lease, timer_now(), &d);
+			lease_switchover(&lease, timer_now(), &so);
 			break;
 		case IMSG_MAINTENANCE:
-			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1 ||
-			    d.reason > 1)
+			if (imsg_get_data(&imsg, &mm, sizeof(mm)) == -1 ||
+			    mm.enter > 1)
 				fatalx("bad IMSG_MAINTENANCE");
-			lease_maintenance(&lease, timer_now(), &d);
+			lease_maintenance(&lease, timer_now(), &mm);
 			break;
 		case IMSG_HISTORY:
 			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1 ||
-			    hm.n < 1 || hm.n > 100000)
+			    hm.lines < 1 || hm.lines > 100000)
 				fatalx("bad IMSG_HISTORY");
 			if (!lease.db_ready) {
 				req_result(hm.id, 1, "history: the database "
@@ -379,7 +380,7 @@ heartbeatd_dispatch(void)
 			if ((h = calloc(1, sizeof(*h))) == NULL)
 				fatal(NULL);
 			h->id = hm.id;
-			h->n = hm.n;
+			h->n = hm.lines;
 			TAILQ_INSERT_TAIL(&histq, h, entry);
 			break;
 		case IMSG_STOP:

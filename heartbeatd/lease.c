@@ -66,16 +66,16 @@ req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
 static void
 req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
 {
-	struct hist_msg	 hm;
-	va_list		 ap;
+	struct req_result_msg	 hm;
+	va_list			 ap;
 
 	if (id == 0)
 		return;
 	memset(&hm, 0, sizeof(hm));
 	hm.id = id;
-	hm.n = code;
+	hm.code = code;
 	va_start(ap, fmt);
-	vsnprintf(hm.line, sizeof(hm.line), fmt, ap);
+	vsnprintf(hm.msg, sizeof(hm.msg), fmt, ap);
 	va_end(ap);
 	l->out(l->arg, IMSG_REQ_RESULT, &hm, sizeof(hm));
 }
@@ -827,8 +827,8 @@ static void
 renew_reply(struct lease *l, uint64_t now, uint64_t sent,
     const struct lease_reply *r)
 {
-	struct fo_timing *t = &l->conf.timing;
-	struct lease_msg lm;
+	struct fo_timing	*t = &l->conf.timing;
+	struct renewed_msg	 lm;
 
 	l->renew_sent = 0;
 	if (!renewing(l))
@@ -1067,36 +1067,38 @@ lease_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
 }
 
 void
-lease_switchover(struct lease *l, uint64_t now, const struct demote_msg *d)
+lease_switchover(struct lease *l, uint64_t now,
+    const struct switchover_msg *so)
 {
-	const char	*target = d->target[0] ? d->target : NULL;
+	const char	*target = so->target[0] ? so->target : NULL;
 	struct fo_timing *t = &l->conf.timing;
 
 	if (l->sw.id != 0 || l->dm.on) {
-		req_result(l, d->id, 1, "switchover: one is already under way");
+		req_result(l, so->id, 1, "switchover: one is already under "
+		    "way");
 		return;
 	}
 	if (target != NULL && node_conf(l, target) == NULL) {
-		req_result(l, d->id, 1, "switchover: no node %s in the "
+		req_result(l, so->id, 1, "switchover: no node %s in the "
 		    "configuration", target);
 		return;
 	}
 	if (!l->db_ready) {
-		req_result(l, d->id, 1, "switchover: the database is down");
+		req_result(l, so->id, 1, "switchover: the database is down");
 		return;
 	}
 	if (l->role == ROLE_ACTIVE) {
 		if (target == NULL && (target = best_standby(l)) == NULL) {
-			req_result(l, d->id, 1, "switchover: no live standby "
+			req_result(l, so->id, 1, "switchover: no live standby "
 			    "to hand over to");
 			return;
 		}
 		if (!live_standby(l, target)) {
-			req_result(l, d->id, 1, "switchover: %s is not a live "
+			req_result(l, so->id, 1, "switchover: %s is not a live "
 			    "standby", target);
 			return;
 		}
-		l->sw.id = d->id;
+		l->sw.id = so->id;
 		l->sw.from_epoch = l->epoch;
 		strlcpy(l->sw.target, target, sizeof(l->sw.target));
 		event_add(l, "switchover", "to %s", target);
@@ -1107,23 +1109,23 @@ lease_switchover(struct lease *l, uint64_t now, const struct demote_msg *d)
 		    l->role == ROLE_STANDBY)
 			target = l->conf.node;
 		if (target == NULL) {
-			req_result(l, d->id, 1, "switchover: no live standby "
+			req_result(l, so->id, 1, "switchover: no live standby "
 			    "to hand over to");
 			return;
 		}
 		if (strcmp(target, l->conf.node) != 0 &&
 		    !live_standby(l, target)) {
-			req_result(l, d->id, 1, "switchover: %s is not a live "
+			req_result(l, so->id, 1, "switchover: %s is not a live "
 			    "standby", target);
 			return;
 		}
 		if (strcmp(target, l->conf.node) == 0 &&
 		    l->role != ROLE_STANDBY) {
-			req_result(l, d->id, 1, "switchover: this node is %s",
+			req_result(l, so->id, 1, "switchover: this node is %s",
 			    role_name(l->role));
 			return;
 		}
-		l->sw.id = d->id;
+		l->sw.id = so->id;
 		l->sw.from_epoch = l->row.epoch;
 		l->sw.want_handover = 1;
 		strlcpy(l->sw.target, target, sizeof(l->sw.target));
@@ -1131,29 +1133,30 @@ lease_switchover(struct lease *l, uint64_t now, const struct demote_msg *d)
 	timer_at(l, LT_SWITCH, now + 2ULL * t->dead);
 }
 
-/* d->reason 1: enter maintenance (failoverctl standby); 0: resume. */
+/* Enter maintenance (failoverctl standby), or resume. */
 void
-lease_maintenance(struct lease *l, uint64_t now, const struct demote_msg *d)
+lease_maintenance(struct lease *l, uint64_t now,
+    const struct maintenance_msg *mm)
 {
 	const char	*target;
 
 	(void)now;
 	l->maint_set = 1;
-	if (d->reason) {
+	if (mm->enter) {
 		if (l->role == ROLE_ACTIVE) {
 			if ((target = best_standby(l)) == NULL) {
-				req_result(l, d->id, 1, "standby: no live "
+				req_result(l, mm->id, 1, "standby: no live "
 				    "standby to hand over to first");
 				return;
 			}
 			event_add(l, "switchover", "to %s, then maintenance",
 			    target);
 			start_demotion(l, 0, DEMOTE_MAINTENANCE, target,
-			    ROLE_MAINTENANCE, d->id, "maintenance");
+			    ROLE_MAINTENANCE, mm->id, "maintenance");
 			return;
 		}
 		if (l->role == ROLE_DEMOTING) {
-			req_result(l, d->id, 1, "standby: a demotion is under "
+			req_result(l, mm->id, 1, "standby: a demotion is under "
 			    "way");
 			return;
 		}
@@ -1162,7 +1165,7 @@ lease_maintenance(struct lease *l, uint64_t now, const struct demote_msg *d)
 			event_add(l, "maintenance", NULL);
 			set_role(l, ROLE_MAINTENANCE, "");
 		}
-		req_result(l, d->id, 0, "in maintenance");
+		req_result(l, mm->id, 0, "in maintenance");
 		return;
 	}
 	/* resume: leave maintenance, clear a fault */
@@ -1178,17 +1181,17 @@ lease_maintenance(struct lease *l, uint64_t now, const struct demote_msg *d)
 		if (r == ROLE_FAULT) {
 			/* a check or a link that still fails */
 			set_role(l, r, why);
-			req_result(l, d->id, 1, "resume: still in fault: %s",
+			req_result(l, mm->id, 1, "resume: still in fault: %s",
 			    why);
 			return;
 		}
 		set_role(l, l->started ? r : ROLE_STARTING, "");
 		l->want_poll = 1;
-		req_result(l, d->id, 0, "resumed: standby");
+		req_result(l, mm->id, 0, "resumed: standby");
 		return;
 	}
 	l->maintenance = 0;
-	req_result(l, d->id, 0, "nothing to resume: %s", role_name(l->role));
+	req_result(l, mm->id, 0, "nothing to resume: %s", role_name(l->role));
 }
 
 void

@@ -179,9 +179,9 @@ void		 lease_demote_done(struct lease *, uint64_t, int, int64_t);
 void		 lease_fault(struct lease *, uint64_t,
 		    const struct fault_msg *);
 void		 lease_switchover(struct lease *, uint64_t,
-		    const struct demote_msg *);
+		    const struct switchover_msg *);
 void		 lease_maintenance(struct lease *, uint64_t,
-		    const struct demote_msg *);
+		    const struct maintenance_msg *);
 void		 lease_stop(struct lease *, uint64_t);
 
 #endif /* LEASE_H */

@@ -381,7 +381,12 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		control_result(c, 1, "malformed request");
 		return;
 	}
-	req.node[sizeof(req.node) - 1] = '\0';
+	if (!STR_OK(req.node)) {
+		log_warnx("control: uid %u pid %d: malformed request "
+		    "(%s: a node name without its end)", c->uid, c->pid, name);
+		control_result(c, 1, "malformed request");
+		return;
+	}
 	log_notice("control: uid %u pid %d: %s", c->uid, c->pid, name);
 
 	/* group members may look; only root may act */
@@ -414,38 +419,43 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		control_result(c, 0, req.value ? "logging verbose" :
 		    "logging brief");
 		break;
-	case IMSG_CTL_SWITCHOVER:
-	case IMSG_CTL_STANDBY:
-	case IMSG_CTL_RESUME: {
-		struct demote_msg	 d;
+	case IMSG_CTL_SWITCHOVER: {
+		struct switchover_msg	 so;
 
-		memset(&d, 0, sizeof(d));
+		memset(&so, 0, sizeof(so));
 		c->id = request_id();
 		c->waiting = 1;
-		d.id = c->id;
-		if (type == IMSG_CTL_SWITCHOVER) {
-			strlcpy(d.target, req.node, sizeof(d.target));
-			monitor_compose(PROC_HEARTBEAT, IMSG_SWITCHOVER, &d,
-			    sizeof(d));
-		} else {
-			d.reason = type == IMSG_CTL_STANDBY;
-			monitor_compose(PROC_HEARTBEAT, IMSG_MAINTENANCE, &d,
-			    sizeof(d));
-		}
+		so.id = c->id;
+		strlcpy(so.target, req.node, sizeof(so.target));
+		monitor_compose(PROC_HEARTBEAT, IMSG_SWITCHOVER, &so,
+		    sizeof(so));
+		break;
+	}
+	case IMSG_CTL_STANDBY:
+	case IMSG_CTL_RESUME: {
+		struct maintenance_msg	 mm;
+
+		memset(&mm, 0, sizeof(mm));
+		c->id = request_id();
+		c->waiting = 1;
+		mm.id = c->id;
+		mm.enter = type == IMSG_CTL_STANDBY;
+		monitor_compose(PROC_HEARTBEAT, IMSG_MAINTENANCE, &mm,
+		    sizeof(mm));
 		break;
 	}
 	case IMSG_CTL_SYNC: {
-		struct hist_msg		 hm;
+		struct sync_now_msg	 sn;
 
-		memset(&hm, 0, sizeof(hm));
+		memset(&sn, 0, sizeof(sn));
 		c->id = request_id();
 		c->waiting = 1;
-		hm.id = c->id;
-		monitor_compose(PROC_SYNC, IMSG_SYNC_NOW, &hm, sizeof(hm));
+		sn.id = c->id;
+		monitor_compose(PROC_SYNC, IMSG_SYNC_NOW, &sn, sizeof(sn));
 		break;
 	}
 	case IMSG_CTL_HISTORY: {
-		struct hist_msg		 hm;
+		struct history_msg	 hm;
 
 		if (req.value < 1 || req.value > 100000) {
 			control_result(c, 1, "history: -n 1 to 100000");
@@ -455,7 +465,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		c->id = request_id();
 		c->waiting = 1;
 		hm.id = c->id;
-		hm.n = req.value;
+		hm.lines = req.value;
 		monitor_compose(PROC_HEARTBEAT, IMSG_HISTORY, &hm, sizeof(hm));
 		break;
 	}
@@ -466,27 +476,41 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	}
 }
 
-/* An answer of heartbeatd to the connection that asked. */
-void
-control_forward(uint32_t type, uint32_t id, const void *data, size_t len)
+/* The connection waiting for request id, or NULL (it went). */
+static struct ctl_conn *
+control_waiting(uint32_t id)
 {
-	const struct hist_msg	*hm = data;
-	struct ctl_conn		*c;
+	struct ctl_conn	*c;
 
 	TAILQ_FOREACH(c, &conns, entry)
 		if (c->waiting && c->id == id)
-			break;
-	if (c == NULL || len != sizeof(*hm))
+			return (c);
+	return (NULL);
+}
+
+/* A line of failoverctl history, to the connection that asked. */
+void
+control_history_line(const struct history_line_msg *hl)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_waiting(hl->id)) != NULL)
+		imsg_compose(&c->ibuf, IMSG_HISTORY_LINE, 0, 0, -1, hl,
+		    sizeof(*hl));
+}
+
+/* The end of a request heartbeatd or syncd served. */
+void
+control_req_result(const struct req_result_msg *rr)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_waiting(rr->id)) == NULL)
 		return;
-	if (type == IMSG_HISTORY_LINE) {
-		imsg_compose(&c->ibuf, IMSG_HISTORY_LINE, 0, 0, -1, hm,
-		    sizeof(*hm));
-		return;
-	}
 	c->waiting = 0;
 	log_notice("control: uid %u pid %d: %s", c->uid, c->pid,
-	    hm->line[0] ? hm->line : (hm->n ? "failed" : "done"));
-	control_result(c, hm->n, hm->line);
+	    rr->msg[0] ? rr->msg : (rr->code ? "failed" : "done"));
+	control_result(c, rr->code, rr->msg);
 	if (imsgbuf_write(&c->ibuf) == -1 || imsgbuf_queuelen(&c->ibuf) == 0)
 		control_close(c);
 }

@@ -309,7 +309,7 @@ ctl_main(int argc, char *argv[])
 	ssize_t			 n;
 	int			 ch, json = 0, nvips = 0, nnodes = 0, done = 0;
 	int			 rc = 0, have_status = 0, timeout, npeers = 0;
-	struct hist_msg		 hm;
+	struct history_line_msg	 hl;
 
 	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
@@ -408,9 +408,8 @@ ctl_main(int argc, char *argv[])
 			switch (imsg_get_type(&imsg)) {
 			case IMSG_CTL_RESULT:
 				if (imsg_get_data(&imsg, &res, sizeof(res))
-				    == -1)
+				    == -1 || !STR_OK(res.msg))
 					errx(1, "bad answer");
-				res.msg[sizeof(res.msg) - 1] = '\0';
 				if (res.code != 0) {
 					fprintf(stderr, "failoverctl: %s\n",
 					    res.msg);
@@ -420,14 +419,12 @@ ctl_main(int argc, char *argv[])
 				done = 1;
 				break;
 			case IMSG_CTL_STATUS:
-				if (imsg_get_data(&imsg, &st, sizeof(st)) == -1)
+				if (imsg_get_data(&imsg, &st, sizeof(st)) ==
+				    -1 || !STR_OK(st.node) ||
+				    !STR_OK(st.cluster) || !STR_OK(st.holder) ||
+				    !STR_OK(st.fault) ||
+				    !STR_OK(st.sync_last_error))
 					errx(1, "bad answer");
-				st.node[sizeof(st.node) - 1] = '\0';
-				st.cluster[sizeof(st.cluster) - 1] = '\0';
-				st.holder[sizeof(st.holder) - 1] = '\0';
-				st.fault[sizeof(st.fault) - 1] = '\0';
-				st.sync_last_error[sizeof(st.sync_last_error)
-				    - 1] = '\0';
 				have_status = 1;
 				break;
 			case IMSG_CTL_STATUS_VIP:
@@ -435,9 +432,9 @@ ctl_main(int argc, char *argv[])
 				    sizeof(vips[0])))
 					break;
 				if (imsg_get_data(&imsg, &vips[nvips],
-				    sizeof(vips[0])) == -1)
+				    sizeof(vips[0])) == -1 ||
+				    !STR_OK(vips[nvips].ifname))
 					errx(1, "bad answer");
-				vips[nvips].ifname[IFNAMSIZ - 1] = '\0';
 				nvips++;
 				break;
 			case IMSG_CTL_STATUS_NODE:
@@ -445,27 +442,27 @@ ctl_main(int argc, char *argv[])
 				    sizeof(nodes[0])))
 					break;
 				if (imsg_get_data(&imsg, &nodes[nnodes],
-				    sizeof(nodes[0])) == -1)
+				    sizeof(nodes[0])) == -1 ||
+				    !STR_OK(nodes[nnodes].node))
 					errx(1, "bad answer");
-				nodes[nnodes].node[NAME_LEN - 1] = '\0';
 				nnodes++;
 				break;
 			case IMSG_CTL_STATUS_PEER:
 				if (npeers >= MAX_SYNC_PEERS)
 					break;
 				if (imsg_get_data(&imsg, &peers[npeers],
-				    sizeof(peers[0])) == -1)
+				    sizeof(peers[0])) == -1 ||
+				    !STR_OK(peers[npeers].node) ||
+				    !STR_OK(peers[npeers].state) ||
+				    !STR_OK(peers[npeers].error))
 					errx(1, "bad answer");
-				peers[npeers].node[NAME_LEN - 1] = '\0';
-				peers[npeers].state[15] = '\0';
-				peers[npeers].error[FAULT_LEN - 1] = '\0';
 				npeers++;
 				break;
 			case IMSG_HISTORY_LINE:
-				if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)
+				if (imsg_get_data(&imsg, &hl, sizeof(hl)) ==
+				    -1 || !STR_OK(hl.line))
 					errx(1, "bad answer");
-				hm.line[sizeof(hm.line) - 1] = '\0';
-				printf("%s\n", hm.line);
+				printf("%s\n", hl.line);
 				break;
 			case IMSG_CTL_END:
 				done = 1;

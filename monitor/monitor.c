@@ -356,7 +356,7 @@ monitor_compose(enum proc_id id, uint32_t type, const void *data, size_t len)
 static void
 start_hook_done(enum job_kind kind, int status)
 {
-	struct ok_msg	 o;
+	struct start_msg o;
 
 	(void)kind;
 	memset(&o, 0, sizeof(o));
@@ -379,12 +379,9 @@ monitor_dispatch_child(enum proc_id id)
 	struct child	*c = &children[id];
 	struct imsg	 imsg;
 	struct role_msg	 rm;
-	struct lease_msg lm;
 	struct seen_msg	 sm;
 	struct db_msg	 dbm;
-	struct ok_msg	 o;
-	struct hist_msg	 hm;
-	uint32_t	 type;
+	uint32_t	 i, type;
 	ssize_t		 n;
 
 	if ((n = imsgbuf_read(&c->ibuf)) == -1) {
@@ -423,7 +420,7 @@ monitor_dispatch_child(enum proc_id id)
 			break;
 		case IMSG_SYNC_STATUS:
 		case IMSG_SYNC_ALERT:
-		case IMSG_SYNC_FINAL:
+		case IMSG_SYNC_FINAL_DONE:
 			if (id != PROC_SYNC)
 				fatalx("message %u from %s", type,
 				    proc_name(id));
@@ -451,10 +448,9 @@ monitor_dispatch_child(enum proc_id id)
 			break;
 		case IMSG_ROLE:
 			if (imsg_get_data(&imsg, &rm, sizeof(rm)) == -1 ||
-			    rm.role >= ROLE_MAX)
+			    rm.role >= ROLE_MAX || !STR_OK(rm.holder) ||
+			    !STR_OK(rm.reason))
 				fatalx("bad IMSG_ROLE");
-			rm.holder[sizeof(rm.holder) - 1] = '\0';
-			rm.reason[sizeof(rm.reason) - 1] = '\0';
 			role_change(&rm);
 			/* a shutdown stops heartbeatd once the role is left */
 			if (stopping == 1 && mon.role != ROLE_ACTIVE &&
@@ -464,15 +460,18 @@ monitor_dispatch_child(enum proc_id id)
 				    NULL, 0);
 			}
 			break;
-		case IMSG_LEASE_RENEWED:
+		case IMSG_LEASE_RENEWED: {
+			struct renewed_msg	 lm;
+
 			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
 				fatalx("bad IMSG_LEASE_RENEWED");
 			role_renewed(&lm);
 			break;
+		}
 		case IMSG_LEASE_SEEN:
-			if (imsg_get_data(&imsg, &sm, sizeof(sm)) == -1)
+			if (imsg_get_data(&imsg, &sm, sizeof(sm)) == -1 ||
+			    !STR_OK(sm.holder))
 				fatalx("bad IMSG_LEASE_SEEN");
-			sm.holder[sizeof(sm.holder) - 1] = '\0';
 			strlcpy(mon.holder, sm.holder, sizeof(mon.holder));
 			if (mon.role != ROLE_ACTIVE &&
 			    mon.role != ROLE_DEMOTING)
@@ -483,57 +482,74 @@ monitor_dispatch_child(enum proc_id id)
 			    sizeof(sm));
 			break;
 		case IMSG_DB_STATE:
-			if (imsg_get_data(&imsg, &dbm, sizeof(dbm)) == -1)
+			if (imsg_get_data(&imsg, &dbm, sizeof(dbm)) == -1 ||
+			    !STR_OK(dbm.error))
 				fatalx("bad IMSG_DB_STATE");
-			dbm.error[sizeof(dbm.error) - 1] = '\0';
 			if (mon.db_up && !dbm.up)
 				alert("db-down", "%s", dbm.error);
 			mon.db_up = dbm.up;
 			strlcpy(mon.db_error, dbm.error, sizeof(mon.db_error));
 			break;
 		case IMSG_NODES: {
-			uint32_t	 i;
+			struct nodes_msg	 nm;
 
-			if (imsg_get_data(&imsg, &mon.nodes,
-			    sizeof(mon.nodes)) == -1 ||
-			    mon.nodes.n > MAX_NODES)
+			if (imsg_get_data(&imsg, &nm, sizeof(nm)) == -1 ||
+			    nm.n > MAX_NODES)
 				fatalx("bad IMSG_NODES");
-			for (i = 0; i < MAX_NODES; i++)
-				mon.nodes.e[i].node[NAME_LEN - 1] = '\0';
+			for (i = 0; i < nm.n; i++)
+				if (!STR_OK(nm.e[i].node))
+					fatalx("bad IMSG_NODES");
+			mon.nodes = nm;
 			break;
 		}
-		case IMSG_HISTORY_LINE:
-		case IMSG_REQ_RESULT:
-			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1)
-				fatalx("bad message %u", type);
-			hm.line[sizeof(hm.line) - 1] = '\0';
-			control_forward(type, hm.id, &hm, sizeof(hm));
-			break;
-		case IMSG_SYNC_FINAL:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
-				fatalx("bad IMSG_SYNC_FINAL");
-			o.reason[sizeof(o.reason) - 1] = '\0';
-			role_sync_final(&o);
-			break;
-		case IMSG_SYNC_STATUS: {
-			uint32_t	 i;
+		case IMSG_HISTORY_LINE: {
+			struct history_line_msg	 hl;
 
-			if (imsg_get_data(&imsg, &mon.sync,
-			    sizeof(mon.sync)) == -1 ||
-			    mon.sync.npeers > MAX_SYNC_PEERS)
-				fatalx("bad IMSG_SYNC_STATUS");
-			mon.sync.last_error[FAULT_LEN - 1] = '\0';
-			for (i = 0; i < MAX_SYNC_PEERS; i++) {
-				mon.sync.peer[i].node[NAME_LEN - 1] = '\0';
-				mon.sync.peer[i].state[15] = '\0';
-				mon.sync.peer[i].error[FAULT_LEN - 1] = '\0';
-			}
+			if (imsg_get_data(&imsg, &hl, sizeof(hl)) == -1 ||
+			    !STR_OK(hl.line))
+				fatalx("bad IMSG_HISTORY_LINE");
+			control_history_line(&hl);
 			break;
 		}
-		case IMSG_DNS_RESULT:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+		case IMSG_REQ_RESULT: {
+			struct req_result_msg	 rr;
+
+			if (imsg_get_data(&imsg, &rr, sizeof(rr)) == -1 ||
+			    !STR_OK(rr.msg))
+				fatalx("bad IMSG_REQ_RESULT");
+			control_req_result(&rr);
+			break;
+		}
+		case IMSG_SYNC_FINAL_DONE: {
+			struct sync_final_done_msg	 fd;
+
+			if (imsg_get_data(&imsg, &fd, sizeof(fd)) == -1 ||
+			    fd.ok > 1 || !STR_OK(fd.reason))
+				fatalx("bad IMSG_SYNC_FINAL_DONE");
+			role_sync_final(&fd);
+			break;
+		}
+		case IMSG_SYNC_STATUS: {
+			struct sync_status_msg	 ss;
+
+			if (imsg_get_data(&imsg, &ss, sizeof(ss)) == -1 ||
+			    ss.npeers > MAX_SYNC_PEERS ||
+			    !STR_OK(ss.last_error))
+				fatalx("bad IMSG_SYNC_STATUS");
+			for (i = 0; i < ss.npeers; i++)
+				if (!STR_OK(ss.peer[i].node) ||
+				    !STR_OK(ss.peer[i].state) ||
+				    !STR_OK(ss.peer[i].error))
+					fatalx("bad IMSG_SYNC_STATUS");
+			mon.sync = ss;
+			break;
+		}
+		case IMSG_DNS_RESULT: {
+			struct dns_result_msg	 o;
+
+			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1 ||
+			    o.ok > 1 || !STR_OK(o.reason))
 				fatalx("bad IMSG_DNS_RESULT");
-			o.reason[sizeof(o.reason) - 1] = '\0';
 			if (o.ok)
 				mon.dns_fault[0] = '\0';
 			else if (mon.role == ROLE_ACTIVE &&
@@ -544,13 +560,13 @@ monitor_dispatch_child(enum proc_id id)
 				alert("fault", "%s", o.reason);
 			}
 			break;
+		}
 		case IMSG_SYNC_ALERT: {
 			struct sync_alert_msg	 am;
 
-			if (imsg_get_data(&imsg, &am, sizeof(am)) == -1)
+			if (imsg_get_data(&imsg, &am, sizeof(am)) == -1 ||
+			    !STR_OK(am.name) || !STR_OK(am.detail))
 				fatalx("bad IMSG_SYNC_ALERT");
-			am.name[sizeof(am.name) - 1] = '\0';
-			am.detail[sizeof(am.detail) - 1] = '\0';
 			if (strcmp(am.name, "sync-failed") != 0 &&
 			    strcmp(am.name, "peer-down") != 0)
 				fatalx("bad alert from syncd");
@@ -563,18 +579,24 @@ monitor_dispatch_child(enum proc_id id)
 			if (stopping)
 				monitor_shutdown(0);
 			break;
-		case IMSG_VIP_BOUND:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+		case IMSG_VIP_BOUND: {
+			struct vip_bound_msg	 vb;
+
+			if (imsg_get_data(&imsg, &vb, sizeof(vb)) == -1 ||
+			    vb.ok > 1 || !STR_OK(vb.reason))
 				fatalx("bad IMSG_VIP_BOUND");
-			o.reason[sizeof(o.reason) - 1] = '\0';
-			role_vip_bound(&o);
+			role_vip_bound(&vb);
 			break;
-		case IMSG_VIP_EXTENDED:
-			if (imsg_get_data(&imsg, &lm, sizeof(lm)) == -1)
+		}
+		case IMSG_VIP_EXTENDED: {
+			struct vip_extended_msg	 ve;
+
+			if (imsg_get_data(&imsg, &ve, sizeof(ve)) == -1)
 				fatalx("bad IMSG_VIP_EXTENDED");
-			monitor_compose(PROC_HEARTBEAT, IMSG_VIP_EXTENDED, &lm,
-			    sizeof(lm));
+			monitor_compose(PROC_HEARTBEAT, IMSG_VIP_EXTENDED, &ve,
+			    sizeof(ve));
 			break;
+		}
 		case IMSG_VIP_STATE: {
 			struct vip_state vs;
 
@@ -590,9 +612,8 @@ monitor_dispatch_child(enum proc_id id)
 
 			if (imsg_get_data(&imsg, &f, sizeof(f)) == -1 ||
 			    (f.source != FAULT_LINK && f.source != FAULT_VIP) ||
-			    f.ok > 1)
+			    f.ok > 1 || !STR_OK(f.reason))
 				fatalx("bad IMSG_FAULT from netd");
-			f.reason[sizeof(f.reason) - 1] = '\0';
 			if (!f.ok)
 				alert("fault", "%s", f.reason);
 			/* passed on as it is: heartbeatd decides */
@@ -600,11 +621,15 @@ monitor_dispatch_child(enum proc_id id)
 			    sizeof(f));
 			break;
 		}
-		case IMSG_VIP_DROPPED:
-			if (imsg_get_data(&imsg, &o, sizeof(o)) == -1)
+		case IMSG_VIP_DROPPED: {
+			struct vip_dropped_msg	 vd;
+
+			if (imsg_get_data(&imsg, &vd, sizeof(vd)) == -1 ||
+			    vd.ok > 1 || !STR_OK(vd.reason))
 				fatalx("bad IMSG_VIP_DROPPED");
-			role_vip_dropped(&o);
+			role_vip_dropped(&vd);
 			break;
+		}
 		default:
 			fatalx("%s: unexpected message %u from %s", __func__,
 			    type, proc_name(id));

@@ -207,15 +207,12 @@ void		 hooks_timeout(void);
 void		 hooks_kill_all(void);
 
 /* role.c */
-struct role_msg;
-struct lease_msg;
-struct ok_msg;
 void		 role_init(struct timers *, unsigned int, unsigned int);
 void		 role_change(struct role_msg *);
-void		 role_renewed(const struct lease_msg *);
-void		 role_vip_bound(const struct ok_msg *);
-void		 role_vip_dropped(const struct ok_msg *);
-void		 role_sync_final(const struct ok_msg *);
+void		 role_renewed(const struct renewed_msg *);
+void		 role_vip_bound(const struct vip_bound_msg *);
+void		 role_vip_dropped(const struct vip_dropped_msg *);
+void		 role_sync_final(const struct sync_final_done_msg *);
 void		 role_deadline(void);
 void		 role_kill_deadline(void);
 void		 role_fault_send(uint32_t, int, const char *, ...)
@@ -233,7 +230,8 @@ void		 control_accept(void);
 int		 control_pollfds(struct pollfd *, int);
 void		 control_dispatch(struct pollfd *, int);
 int		 control_running(const char *);
-void		 control_forward(uint32_t, uint32_t, const void *, size_t);
+void		 control_history_line(const struct history_line_msg *);
+void		 control_req_result(const struct req_result_msg *);
 
 /* ctl.c */
 int		 ctl_main(int, char *[]);

@@ -75,7 +75,7 @@ active_hook_done(enum job_kind kind, int status)
 static void
 demote_done(int ok)
 {
-	struct ok_msg	 o;
+	struct demote_done_msg	 o;
 
 	demote_result = ok;
 	memset(&o, 0, sizeof(o));
@@ -157,8 +157,8 @@ fault_hook(int64_t epoch, const char *why)
 static void
 demotion_begin(int forced)
 {
-	struct vip_req	 vr;
-	uint64_t	 now = timer_now();
+	struct vip_drop_msg	 vr;
+	uint64_t		 now = timer_now();
 
 	hooks_cancel(JOB_ON_ACTIVE);
 	hooks_cancel(JOB_CHECK);
@@ -175,8 +175,6 @@ demotion_begin(int forced)
 	drop_seen = 0;
 	memset(&vr, 0, sizeof(vr));
 	vr.epoch = mon.epoch;
-	vr.t0 = mon.t0;
-	vr.index = VIP_ALL;
 	monitor_compose(PROC_NET, IMSG_VIP_DROP, &vr, sizeof(vr));
 	/* a node that wakes past it (SIGSTOP, a paused VM) gives netd
 	 * M - S from now, as it gives on-standby */
@@ -245,9 +243,9 @@ role_kill_deadline(void)
 void
 role_change(struct role_msg *rm)
 {
-	struct fo_conf	*conf = mon.conf;
-	struct vip_req	 vr;
-	enum role	 old = mon.role;
+	struct fo_conf		*conf = mon.conf;
+	struct vip_bind_msg	 vr;
+	enum role		 old = mon.role;
 	uint64_t	 now = timer_now();
 
 	mon.role = rm->role;
@@ -288,12 +286,12 @@ role_change(struct role_msg *rm)
 	case ROLE_ACTIVE:
 		if (old == ROLE_ACTIVE)
 			break;
+		memset(&vr, 0, sizeof(vr));
 		vr.epoch = rm->epoch;
 		vr.t0 = rm->t0;
-		vr.index = VIP_ALL;
 		monitor_compose(PROC_NET, IMSG_VIP_BIND, &vr, sizeof(vr));
 		if (conf->hostname != NULL) {
-			struct lease_msg	 lm = { rm->epoch, rm->t0 };
+			struct dns_update_msg	 lm = { rm->epoch };
 
 			/* the name follows: dnsd updates it until done */
 			monitor_compose(PROC_DNS, IMSG_DNS_UPDATE, &lm,
@@ -330,10 +328,10 @@ role_change(struct role_msg *rm)
 
 /* t0 moved on: the deadlines with it, and netd extends the addresses. */
 void
-role_renewed(const struct lease_msg *lm)
+role_renewed(const struct renewed_msg *lm)
 {
-	struct fo_conf	*conf = mon.conf;
-	struct vip_req	 vr;
+	struct fo_conf		*conf = mon.conf;
+	struct vip_extend_msg	 vr;
 
 	/* after the monitor's own demotion: no extension */
 	if (mon.role != ROLE_ACTIVE || lm->epoch != mon.epoch)
@@ -345,16 +343,15 @@ role_renewed(const struct lease_msg *lm)
 	memset(&vr, 0, sizeof(vr));
 	vr.epoch = lm->epoch;
 	vr.t0 = lm->t0;
-	vr.index = VIP_ALL;
 	monitor_compose(PROC_NET, IMSG_VIP_EXTEND, &vr, sizeof(vr));
 }
 
 /* netd bound the addresses (then on-active), or could not. */
 void
-role_vip_bound(const struct ok_msg *o)
+role_vip_bound(const struct vip_bound_msg *o)
 {
-	struct fo_conf	*conf = mon.conf;
-	struct lease_msg lm;
+	struct fo_conf		*conf = mon.conf;
+	struct vip_extended_msg	 lm;
 
 	if (mon.role != ROLE_ACTIVE || o->epoch != mon.epoch)
 		return;
@@ -373,7 +370,7 @@ role_vip_bound(const struct ok_msg *o)
 
 /* netd dropped the addresses of this demotion: on-standby now. */
 void
-role_vip_dropped(const struct ok_msg *o)
+role_vip_dropped(const struct vip_dropped_msg *o)
 {
 	if (mon.role != ROLE_DEMOTING || drop_seen)
 		return;
@@ -385,10 +382,10 @@ role_vip_dropped(const struct ok_msg *o)
 
 /* The last sync round of a planned hand-over ended. */
 void
-role_sync_final(const struct ok_msg *o)
+role_sync_final(const struct sync_final_done_msg *o)
 {
 	if (!final_sync)
-		fatalx("unexpected IMSG_SYNC_FINAL");
+		fatalx("unexpected IMSG_SYNC_FINAL_DONE");
 	final_sync = 0;
 	if (!o->ok)
 		log_warnx("demote: the last sync round failed (%s); handing "

@@ -120,7 +120,7 @@ drop_all(const char *why)
 static void
 deadline_drop(void)
 {
-	struct ok_msg	 o;
+	struct vip_dropped_msg	 o;
 
 	memset(&o, 0, sizeof(o));
 	o.epoch = epoch;
@@ -137,8 +137,8 @@ bound_reply(int ok, uint32_t src, const char *fmt, ...)
 static void
 bound_reply(int ok, uint32_t src, const char *fmt, ...)
 {
-	struct ok_msg	 o;
-	va_list		 ap;
+	struct vip_bound_msg	 o;
+	va_list			 ap;
 
 	memset(&o, 0, sizeof(o));
 	o.ok = ok;
@@ -272,25 +272,16 @@ netd_main(int debug, int verbose)
 	}
 }
 
-/* A request names every VIP or one of netd's own table, nothing else. */
-static int
-vip_req_valid(struct vip_req *r, const char *what)
-{
-	if (r->index == VIP_ALL || r->index < nvips)
-		return (1);
-	log_warnx("refused %s: VIP index %u is not in the table of %u",
-	    what, r->index, nvips);
-	return (0);
-}
-
 static void
 netd_dispatch(void)
 {
 	struct imsg		 imsg;
 	struct conf_vip_msg	 vm;
-	struct vip_req		 r;
-	struct lease_msg	 lm;
-	struct ok_msg		 o;
+	struct vip_bind_msg	 vb;
+	struct vip_extend_msg	 ve;
+	struct vip_extended_msg	 vx;
+	struct vip_drop_msg	 vd;
+	struct vip_dropped_msg	 o;
 	char			 a[ADDR_STRLEN];
 	ssize_t			 n;
 	uint32_t		 i;
@@ -326,10 +317,9 @@ netd_dispatch(void)
 			    sizeof(vm)) == -1 || vm.index != nvips ||
 			    nvips >= nconf.nvips ||
 			    (vm.addr.af != AF_INET && vm.addr.af != AF_INET6) ||
-			    vm.prefixlen > (vm.addr.af == AF_INET ? 32 : 128))
+			    vm.prefixlen > (vm.addr.af == AF_INET ? 32 : 128) ||
+			    !STR_OK(vm.ifname) || !STR_OK(vm.label))
 				fatalx("bad IMSG_CONF_VIP");
-			vm.ifname[IFNAMSIZ - 1] = '\0';
-			vm.label[IFNAMSIZ - 1] = '\0';
 			vips[nvips++].c = vm;
 			break;
 		case IMSG_CONF_END:
@@ -350,21 +340,13 @@ netd_dispatch(void)
 			send_main(IMSG_READY, NULL, 0);
 			break;
 		case IMSG_VIP_BIND:
-			if (conf_state != 2 || imsg_get_data(&imsg, &r,
-			    sizeof(r)) == -1 || r.epoch < 0)
+			if (conf_state != 2 || imsg_get_data(&imsg, &vb,
+			    sizeof(vb)) == -1 || vb.epoch < 0)
 				fatalx("bad IMSG_VIP_BIND");
-			if (!vip_req_valid(&r, "bind")) {
-				memset(&o, 0, sizeof(o));
-				o.epoch = r.epoch;
-				strlcpy(o.reason, "refused: no such VIP",
-				    sizeof(o.reason));
-				send_main(IMSG_VIP_BOUND, &o, sizeof(o));
-				break;
-			}
 			if (epoch >= 0)
 				drop_all("a new epoch");
-			epoch = r.epoch;
-			t0 = r.t0;
+			epoch = vb.epoch;
+			t0 = vb.t0;
 			probing = 0;
 			for (i = 0; i < nvips; i++) {
 				if (vips[i].c.addr.af != AF_INET ||
@@ -383,14 +365,13 @@ netd_dispatch(void)
 				bind_all();
 			break;
 		case IMSG_VIP_EXTEND:
-			if (conf_state != 2 || imsg_get_data(&imsg, &r,
-			    sizeof(r)) == -1)
+			if (conf_state != 2 || imsg_get_data(&imsg, &ve,
+			    sizeof(ve)) == -1)
 				fatalx("bad IMSG_VIP_EXTEND");
 			/* an extension of a lease already dropped is refused */
-			if (!vip_req_valid(&r, "extend") || r.epoch != epoch ||
-			    binding || r.t0 < t0)
+			if (ve.epoch != epoch || binding || ve.t0 < t0)
 				break;
-			t0 = r.t0;
+			t0 = ve.t0;
 			timer_set_at(&timers, T_DROP, t0 +
 			    nconf.timing.dead - nconf.timing.margin);
 			/* confirmed only while every VIP is bound */
@@ -405,18 +386,16 @@ netd_dispatch(void)
 				    "the lease is held", a, vips[i].c.ifname);
 				break;
 			}
-			lm.epoch = epoch;
-			lm.t0 = t0;
-			send_main(IMSG_VIP_EXTENDED, &lm, sizeof(lm));
+			vx.epoch = epoch;
+			vx.t0 = t0;
+			send_main(IMSG_VIP_EXTENDED, &vx, sizeof(vx));
 			break;
 		case IMSG_VIP_DROP:
-			if (conf_state != 2 || imsg_get_data(&imsg, &r,
-			    sizeof(r)) == -1)
+			if (conf_state != 2 || imsg_get_data(&imsg, &vd,
+			    sizeof(vd)) == -1)
 				fatalx("bad IMSG_VIP_DROP");
-			if (!vip_req_valid(&r, "drop"))
-				break;
 			memset(&o, 0, sizeof(o));
-			o.epoch = r.epoch;
+			o.epoch = vd.epoch;
 			o.ok = drop_all("demotion") == 0;
 			send_main(IMSG_VIP_DROPPED, &o, sizeof(o));
 			break;

@@ -260,21 +260,21 @@ syncd_round_wanted(uint64_t in)
 static void
 ctl_reply(uint32_t id, int final, int code, const char *text)
 {
-	struct hist_msg	 hm;
-	struct ok_msg	 o;
+	struct req_result_msg		 hm;
+	struct sync_final_done_msg	 o;
 
 	if (final) {
 		memset(&o, 0, sizeof(o));
 		o.ok = code == 0;
 		strlcpy(o.reason, text, sizeof(o.reason));
-		imsg_compose(&ibuf_main, IMSG_SYNC_FINAL, 0, 0, -1, &o,
+		imsg_compose(&ibuf_main, IMSG_SYNC_FINAL_DONE, 0, 0, -1, &o,
 		    sizeof(o));
 		return;
 	}
 	memset(&hm, 0, sizeof(hm));
 	hm.id = id;
-	hm.n = code;
-	strlcpy(hm.line, text, sizeof(hm.line));
+	hm.code = code;
+	strlcpy(hm.msg, text, sizeof(hm.msg));
 	imsg_compose(&ibuf_main, IMSG_REQ_RESULT, 0, 0, -1, &hm, sizeof(hm));
 }
 
@@ -654,7 +654,7 @@ syncd_dispatch(void)
 	struct conf_dir_msg	 dm;
 	struct conf_peer	 cp;
 	struct role_msg		 rm;
-	struct hist_msg		 hm;
+	struct sync_now_msg	 sn;
 	struct sync_final_msg	 sf;
 	struct sync_dir		*d;
 	struct speer		*sp;
@@ -674,19 +674,19 @@ syncd_dispatch(void)
 			    sizeof(syncd.conf)) == -1
 			    || syncd.conf.ndirs > MAX_DIRS ||
 			    (syncd.conf.ndirs > 0 && (syncd.conf.delay == 0 ||
-			    syncd.conf.interval == 0)))
+			    syncd.conf.interval == 0)) ||
+			    !STR_OK(syncd.conf.node) ||
+			    !STR_OK(syncd.conf.cluster) ||
+			    !STR_OK(syncd.conf.user))
 				fatalx("bad IMSG_CONF_SYNC");
-			syncd.conf.node[NAME_LEN - 1] = '\0';
-			syncd.conf.cluster[NAME_LEN - 1] = '\0';
-			syncd.conf.user[NAME_LEN - 1] = '\0';
 			conf_state = 1;
 			break;
 		case IMSG_CONF_PEER:
 			if (conf_state != 1 || syncd.npeers >= MAX_SYNC_PEERS ||
 			    imsg_get_data(&imsg, &cp, sizeof(cp)) == -1 ||
-			    cp.npubkeys < 1 || cp.npubkeys > MAX_PUBKEYS)
+			    cp.npubkeys < 1 || cp.npubkeys > MAX_PUBKEYS ||
+			    !STR_OK(cp.name))
 				fatalx("bad IMSG_CONF_PEER");
-			cp.name[NAME_LEN - 1] = '\0';
 			if (strcmp(cp.name, syncd.conf.node) == 0)
 				break;
 			sp = &syncd.peers[syncd.npeers];
@@ -706,7 +706,7 @@ syncd_dispatch(void)
 		case IMSG_CONF_DIR:
 			if (conf_state != 1 || imsg_get_data(&imsg, &dm,
 			    sizeof(dm)) == -1 || dm.index != syncd.ndirs ||
-			    syncd.ndirs >= syncd.conf.ndirs)
+			    syncd.ndirs >= syncd.conf.ndirs || !STR_OK(dm.path))
 				fatalx("bad IMSG_CONF_DIR");
 			d = &syncd.dirs[syncd.ndirs];
 			if ((d->fd = imsg_get_fd(&imsg)) == -1)
@@ -714,7 +714,6 @@ syncd_dispatch(void)
 			if (fstat(d->fd, &sb) == -1)
 				fatal("fstat %s", dm.path);
 			d->dev = sb.st_dev;
-			dm.path[PATH_LEN - 1] = '\0';
 			strlcpy(d->path, dm.path, PATH_LEN);
 			if ((d->cache = scan_cache_new()) == NULL)
 				fatal("scan_cache_new");
@@ -725,13 +724,12 @@ syncd_dispatch(void)
 		case IMSG_CONF_EXCLUDE:
 			if (conf_state != 1 || imsg_get_data(&imsg, &dm,
 			    sizeof(dm)) == -1 || syncd.ndirs == 0 ||
-			    dm.index != syncd.ndirs - 1)
+			    dm.index != syncd.ndirs - 1 || !STR_OK(dm.path))
 				fatalx("bad IMSG_CONF_EXCLUDE");
 			d = &syncd.dirs[syncd.ndirs - 1];
 			if (d->nex >= MAX_EXCLUDES)
 				fatalx("more than %d exclude patterns",
 				    MAX_EXCLUDES);
-			dm.path[PATH_LEN - 1] = '\0';
 			if ((d->ex[d->nex++] = strdup(dm.path)) == NULL)
 				fatal("strdup");
 			break;
@@ -760,21 +758,23 @@ syncd_dispatch(void)
 				syncd.epoch = rm.epoch;
 			syncd.status_dirty = 1;
 			break;
-		case IMSG_LEASE_SEEN:
-			if (conf_state != 2 || imsg_get_data(&imsg, &syncd.seen,
-			    sizeof(syncd.seen)) == -1)
+		case IMSG_LEASE_SEEN: {
+			struct seen_msg	 seen;
+
+			if (conf_state != 2 || imsg_get_data(&imsg, &seen,
+			    sizeof(seen)) == -1 || seen.epoch < -1 ||
+			    !STR_OK(seen.holder))
 				fatalx("bad IMSG_LEASE_SEEN");
-			syncd.seen.holder[NAME_LEN - 1] = '\0';
-			if (syncd.seen.epoch < -1)
-				fatalx("bad epoch in IMSG_LEASE_SEEN");
+			syncd.seen = seen;
 			break;
+		}
 		case IMSG_SYNC_NOW:
-			if (conf_state != 2 || imsg_get_data(&imsg, &hm,
-			    sizeof(hm)) == -1)
+			if (conf_state != 2 || imsg_get_data(&imsg, &sn,
+			    sizeof(sn)) == -1 || sn.timeout > INT32_MAX)
 				fatalx("bad IMSG_SYNC_NOW");
-			if (hm.id == 0)
+			if (sn.id == 0)
 				fatalx("bad IMSG_SYNC_NOW: no request id");
-			ctl_sync(hm.id, 0, hm.n);
+			ctl_sync(sn.id, 0, sn.timeout);
 			break;
 		case IMSG_SYNC_FINAL:
 			if (conf_state != 2 || imsg_get_data(&imsg, &sf,

@@ -165,6 +165,30 @@ ok $? "SIGHUP with a broken configuration keeps the old one"
 check "the daemon still answers" sh -c "ctl() { \"$FAILOVERCTL\" -s \"$SOCK\" \"\$@\"; }; ctl status >/dev/null"
 write_conf privsep
 
+# a request whose node name has no NUL within its field is refused, not
+# cut short, and the daemon goes on
+out=$(python3 - "$SOCK" "$T_TOP/common/failoverd.h" <<'PY'
+import re, socket, struct, sys
+h = open(sys.argv[2]).read()
+body = re.search(r'enum imsg_type \{(.*?)\};', h, re.S).group(1)
+body = re.sub(r'/\*.*?\*/', '', body, flags=re.S)
+names = [n.strip() for n in body.split(',') if n.strip()]
+t = names.index('IMSG_CTL_SWITCHOVER')
+req = b'x' * 64 + struct.pack('=ii', 0, 0)	# struct ctl_req
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(struct.pack('=IIII', t, 16 + len(req), 0, 0) + req)
+hdr = s.recv(16, socket.MSG_WAITALL)
+typ, ln = struct.unpack('=II', hdr[:8])
+data = s.recv(ln - 16, socket.MSG_WAITALL)
+code = struct.unpack('=i', data[:4])[0]
+print(code, data[4:].split(b'\0')[0].decode())
+PY
+)
+is "$out" "1 malformed request" "a switchover naming a node without its NUL is refused"
+check "the log says why" grep -q "a node name without its end" "$tmp/log"
+check "the daemon still answers" sh -c "\"$FAILOVERCTL\" -s \"$SOCK\" status >/dev/null"
+
 # a second instance is refused
 "$FAILOVERD" -d -N a -f "$tmp/fo.conf" -s "$SOCK" > "$tmp/out" 2>&1
 is "$?" 1 "a second instance on the same socket exits 1"

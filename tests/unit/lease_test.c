@@ -36,7 +36,7 @@ struct node {
 	char		 token[37];
 	struct role_msg	 role;		/* the last IMSG_ROLE */
 	int		 nroles;
-	struct lease_msg renewed;	/* the last IMSG_LEASE_RENEWED */
+	struct renewed_msg renewed;	/* the last IMSG_LEASE_RENEWED */
 	int		 nrenewed;
 	struct lease_stmt st;		/* in flight */
 	uint64_t	 sent;
@@ -343,7 +343,7 @@ test_release_after_forced(void)
 	node_init(&b, "b", 2);
 	make_active(&a, 0);
 	boot(&b, 1000);
-	lease_maintenance(&b.l, 1000, &(struct demote_msg){ 1, 0, "", "" });
+	lease_maintenance(&b.l, 1000, &(struct maintenance_msg){ .enter = 1 });
 	settle(&b, 1000, ST_NONE);
 	ok(b.l.role == ROLE_MAINTENANCE, "b is in maintenance");
 	/* the database goes away: a demotes by its deadline */
@@ -406,7 +406,7 @@ test_grant_while_not_standby(void)
 	tick(&a, H);
 	settle(&a, H, ST_ACQUIRE);
 	ok(a.st.kind == ST_ACQUIRE, "a sends an acquire");
-	lease_maintenance(&a.l, H + 1, &(struct demote_msg){ 1, 0, "", "" });
+	lease_maintenance(&a.l, H + 1, &(struct maintenance_msg){ .enter = 1 });
 	answer(&a, H + 1, H + 2);
 	ok(a.l.role == ROLE_MAINTENANCE && a.nroles > 0 &&
 	    a.role.role == ROLE_MAINTENANCE,
@@ -488,10 +488,10 @@ test_resume_while_down(void)
 	reset();
 	node_init(&a, "a", 2);
 	boot(&a, 0);
-	lease_maintenance(&a.l, 10, &(struct demote_msg){ 1, 0, "", "" });
+	lease_maintenance(&a.l, 10, &(struct maintenance_msg){ .enter = 1 });
 	settle(&a, 10, ST_NONE);
 	lease_db_down(&a.l, 100, "gone");
-	lease_maintenance(&a.l, 200, &(struct demote_msg){ 0, 0, "", "" });
+	lease_maintenance(&a.l, 200, &(struct maintenance_msg){ .enter = 0 });
 	ok(a.l.role == ROLE_STANDBY, "resume while the database is down");
 	lease_db_ready(&a.l, 1000);
 	ok(send_at(&a, 1000) == ST_REGISTER && !a.st.keep_maintenance,
@@ -553,7 +553,7 @@ test_resume_before_registration(void)
 	reset();
 	node_init(&a, "a", 2);
 	lease_start(&a.l, 0, 1, "");
-	lease_maintenance(&a.l, 10, &(struct demote_msg){ 0, 0, "", "" });
+	lease_maintenance(&a.l, 10, &(struct maintenance_msg){ .enter = 0 });
 	lease_db_ready(&a.l, 1000);
 	ok(send_at(&a, 1000) == ST_REGISTER && !a.st.keep_maintenance,
 	    "a resume before the first registration: it keeps no old "
@@ -588,11 +588,11 @@ test_faults_kept(void)
 	reset();
 	node_init(&a, "a", 2);
 	boot(&a, 0);
-	lease_maintenance(&a.l, 10, &(struct demote_msg){ 1, 0, "", "" });
+	lease_maintenance(&a.l, 10, &(struct maintenance_msg){ .enter = 1 });
 	f.ok = 0;
 	lease_fault(&a.l, 20, &f);
 	ok(a.l.role == ROLE_MAINTENANCE, "a failing check in maintenance");
-	lease_maintenance(&a.l, 30, &(struct demote_msg){ 0, 0, "", "" });
+	lease_maintenance(&a.l, 30, &(struct maintenance_msg){ .enter = 0 });
 	ok(a.l.role == ROLE_FAULT, "resume: fault, since the check still "
 	    "fails");
 	f.ok = 1;

@@ -1,7 +1,7 @@
 /*
- * netd through a socketpair, as the monitor talks to it: a request that
- * names a VIP index outside netd's table is refused and changes nothing,
- * netd goes on serving valid requests, and a malformed one ends it.
+ * netd through a socketpair, as the monitor talks to it: it takes its
+ * table of VIPs, answers a drop and goes on; a request of the wrong size,
+ * or a VIP whose interface name has no end within its field, ends it.
  * Needs root (netd drops privileges like in production).
  */
 
@@ -23,6 +23,7 @@
 #include "tap.h"
 
 static struct imsgbuf	 ib;
+static char		*failoverd;
 
 /* the next message, or -1 after 3 s */
 static int
@@ -52,17 +53,64 @@ expect(uint32_t type, struct imsg *imsg)
 	return (-1);
 }
 
+/* netd on the other end of ib; its pid */
+static pid_t
+start_netd(void)
+{
+	char	*cargv[] = { "failoverd", "-P", "netd", "-d", NULL };
+	char	*cenv[] = { NULL };
+	int	 sp[2];
+	pid_t	 pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+		exit(2);
+	if ((pid = fork()) == 0) {
+		dup2(sp[1], CHILD_FD);
+		closefrom(CHILD_FD + 1);
+		execve(failoverd, cargv, cenv);
+		_exit(127);
+	}
+	close(sp[1]);
+	imsgbuf_init(&ib, sp[0]);
+	return (pid);
+}
+
+static void
+stop_netd(pid_t pid, int *status)
+{
+	waitpid(pid, status, 0);
+	close(ib.fd);
+	imsgbuf_clear(&ib);
+}
+
+static void
+send_conf(const struct conf_vip_msg *vm)
+{
+	struct conf_net	 cn;
+
+	memset(&cn, 0, sizeof(cn));
+	cn.timing.interval = 100;
+	cn.timing.dead = 3000;
+	cn.timing.margin = 1000;
+	cn.timing.slack = 100;
+	cn.timing.timeout = 250;
+	cn.garp_count = 0;
+	cn.nvips = 1;
+	imsg_compose(&ib, IMSG_CONF_NET, 0, 0, -1, &cn, sizeof(cn));
+	imsg_compose(&ib, IMSG_CONF_VIP, 0, 0, -1, vm, sizeof(*vm));
+	imsg_compose(&ib, IMSG_CONF_END, 0, 0, -1, NULL, 0);
+	imsgbuf_flush(&ib);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct conf_net		 cn;
 	struct conf_vip_msg	 vm;
-	struct vip_req		 r;
-	struct ok_msg		 o;
+	struct vip_drop_msg	 vd;
+	struct vip_bind_msg	 vb;
+	struct vip_dropped_msg	 o;
 	struct imsg		 imsg;
-	char			*cargv[] = { "failoverd", "-P", "netd", "-d", NULL };
-	char			*cenv[] = { NULL };
-	int			 sp[2], status, got;
+	int			 status, got;
 	pid_t			 pid;
 
 	if (geteuid() != 0) {
@@ -73,75 +121,52 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: netd_test path/to/failoverd\n");
 		return (2);
 	}
+	failoverd = argv[1];
 	/* netd's chroot, as the monitor makes it (a fresh machine has none) */
 	mkdir(RUN_DIR, 0755);
 	mkdir(EMPTY_DIR, 0555);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
-		return (2);
-	if ((pid = fork()) == 0) {
-		dup2(sp[1], CHILD_FD);
-		closefrom(CHILD_FD + 1);
-		execve(argv[1], cargv, cenv);
-		_exit(127);
-	}
-	close(sp[1]);
-	imsgbuf_init(&ib, sp[0]);
 
-	memset(&cn, 0, sizeof(cn));
-	cn.timing.interval = 100;
-	cn.timing.dead = 3000;
-	cn.timing.margin = 1000;
-	cn.timing.slack = 100;
-	cn.timing.timeout = 250;
-	cn.garp_count = 0;
-	cn.nvips = 1;
 	memset(&vm, 0, sizeof(vm));
 	vm.index = 0;
 	vm.addr.af = AF_INET;
 	inet_pton(AF_INET, "192.0.2.99", &vm.addr.a.v4);
 	vm.prefixlen = 32;
 	strlcpy(vm.ifname, "fotest0", sizeof(vm.ifname));
-	imsg_compose(&ib, IMSG_CONF_NET, 0, 0, -1, &cn, sizeof(cn));
-	imsg_compose(&ib, IMSG_CONF_VIP, 0, 0, -1, &vm, sizeof(vm));
-	imsg_compose(&ib, IMSG_CONF_END, 0, 0, -1, NULL, 0);
-	imsgbuf_flush(&ib);
+	pid = start_netd();
+	send_conf(&vm);
 	ok(expect(IMSG_READY, &imsg) == 0, "netd takes a table of one VIP "
 	    "and is ready");
 	imsg_free(&imsg);
 
-	memset(&r, 0, sizeof(r));
-	r.epoch = 1;
-	r.t0 = timer_now();
-	r.index = 5;
-	imsg_compose(&ib, IMSG_VIP_BIND, 0, 0, -1, &r, sizeof(r));
+	memset(&vd, 0, sizeof(vd));
+	vd.epoch = 1;
+	imsg_compose(&ib, IMSG_VIP_DROP, 0, 0, -1, &vd, sizeof(vd));
 	imsgbuf_flush(&ib);
-	got = expect(IMSG_VIP_BOUND, &imsg) == 0 &&
+	got = expect(IMSG_VIP_DROPPED, &imsg) == 0 &&
 	    imsg_get_data(&imsg, &o, sizeof(o)) == 0;
-	ok(got && !o.ok && strstr(o.reason, "refused") != NULL,
-	    "a bind of VIP index 5 is refused (%s)", got ? o.reason : "-");
-	if (got)
-		imsg_free(&imsg);
-
-	r.index = 9;
-	imsg_compose(&ib, IMSG_VIP_DROP, 0, 0, -1, &r, sizeof(r));
-	r.index = VIP_ALL;
-	imsg_compose(&ib, IMSG_VIP_DROP, 0, 0, -1, &r, sizeof(r));
-	imsgbuf_flush(&ib);
-	got = next(&imsg) == 0;
-	ok(got && imsg_get_type(&imsg) == IMSG_VIP_DROPPED,
-	    "a drop of index 9 gets no answer; the next, of all, does");
+	ok(got && o.ok && o.epoch == 1, "a drop of every VIP is answered, "
+	    "for its epoch");
 	if (got)
 		imsg_free(&imsg);
 	ok(waitpid(pid, &status, WNOHANG) == 0, "netd is still running");
 
 	/* a request of the wrong size is a bug of the sender: fatal */
-	imsg_compose(&ib, IMSG_VIP_BIND, 0, 0, -1, &r, 4);
+	memset(&vb, 0, sizeof(vb));
+	imsg_compose(&ib, IMSG_VIP_BIND, 0, 0, -1, &vb, 4);
 	imsgbuf_flush(&ib);
 	ok(next(&imsg) == -1, "a bind of 4 bytes: netd closes the socket");
-	waitpid(pid, &status, 0);
+	stop_netd(pid, &status);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 	    "and exits 1 (fatal)");
-	imsgbuf_clear(&ib);
-	close(sp[0]);
+
+	/* a string field without its NUL is refused, not cut short */
+	memset(vm.ifname, 'x', sizeof(vm.ifname));
+	pid = start_netd();
+	send_conf(&vm);
+	ok(next(&imsg) == -1, "an interface name of %zu bytes and no NUL: "
+	    "netd closes the socket", sizeof(vm.ifname));
+	stop_netd(pid, &status);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	    "and exits 1 (fatal)");
 	return (tap_done());
 }
