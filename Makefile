@@ -35,7 +35,8 @@ COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 MONITOR =	monitor/monitor.c monitor/role.c monitor/config.c \
 		monitor/printconf.c monitor/control.c monitor/ctl.c \
 		monitor/hooks.c monitor/alert.c
-HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c heartbeatd/db.c
+HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c \
+		heartbeatd/lease_ctl.c heartbeatd/db.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
 DNSD =		dnsd/dnsd.c dnsd/dns.c
 SYNCD =		syncd/syncd.c syncd/conn.c syncd/send.c syncd/recv.c \
@@ -100,8 +101,8 @@ session_test_OBJS =	$(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o
 proto_test_OBJS =	$(O)/syncd/proto.o $(O)/syncd/apply.o
 plan_test_OBJS =	$(O)/syncd/plan.o $(O)/syncd/scan.o
 dns_test_OBJS =		$(O)/dnsd/dns.o
-lease_test_OBJS =	$(O)/heartbeatd/lease.o $(O)/common/log.o \
-			$(O)/common/util.o
+lease_test_OBJS =	$(O)/heartbeatd/lease.o $(O)/heartbeatd/lease_ctl.o \
+			$(O)/common/log.o $(O)/common/util.o
 # and sees the headers of its directory only
 noise_test_DIR =	syncd
 apply_test_DIR =	syncd

@@ -4,8 +4,8 @@
  * comes with its time; what to send to the database comes out of
  * lease_next() one statement at a time, what to tell the monitor
  * through l->out, and the deadlines it keeps sit in l->due for the
- * caller to arm.  tests/unit/lease_test.c drives it through chosen
- * orders of events.
+ * caller to arm.  What the monitor asks of it is in lease_ctl.c.
+ * tests/unit/lease_test.c drives both through chosen orders of events.
  *
  * Only a statement that returns a row makes this process the holder.
  * The active node renews every H, and only after netd confirmed the
@@ -26,14 +26,8 @@
 #include "lease.h"
 #include "log.h"
 
-static void	 set_role(struct lease *, enum role, const char *);
-static void	 lease_lost(struct lease *, uint64_t, const char *);
-static void	 finish_demotion(struct lease *);
-static void	 start_demotion(struct lease *, int, uint32_t, const char *,
-		    enum role, uint32_t, const char *);
-
-static void
-timer_at(struct lease *l, enum lease_timer t, uint64_t at)
+void
+lease_timer_at(struct lease *l, enum lease_timer t, uint64_t at)
 {
 	l->due[t] = at == 0 ? 1 : at;
 }
@@ -59,12 +53,8 @@ timer_fired(struct lease *l, enum lease_timer t, uint64_t now)
 	return (1);
 }
 
-static void
-req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
-    __attribute__((__format__ (printf, 4, 5)));
-
-static void
-req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
+void
+lease_req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
 {
 	struct req_result_msg	 hm;
 	va_list			 ap;
@@ -80,13 +70,9 @@ req_result(struct lease *l, uint32_t id, int code, const char *fmt, ...)
 	l->out(l->arg, IMSG_REQ_RESULT, &hm, sizeof(hm));
 }
 
-static void
-event_add(struct lease *l, const char *name, const char *fmt, ...)
-    __attribute__((__format__ (printf, 3, 4)));
-
 /* Every transition is appended to failover_event, with its epoch. */
-static void
-event_add(struct lease *l, const char *name, const char *fmt, ...)
+void
+lease_event(struct lease *l, const char *name, const char *fmt, ...)
 {
 	struct lease_event	*e;
 	va_list			 ap;
@@ -136,8 +122,8 @@ lease_free(struct lease *l)
 	}
 }
 
-static struct conf_peer *
-node_conf(struct lease *l, const char *name)
+struct conf_peer *
+lease_node_conf(struct lease *l, const char *name)
 {
 	int	 i;
 
@@ -160,7 +146,7 @@ ranks_before(const struct conf_peer *a, const struct conf_peer *b)
 static int
 rank(struct lease *l, const char *skip)
 {
-	struct conf_peer	*me = node_conf(l, l->conf.node);
+	struct conf_peer	*me = lease_node_conf(l, l->conf.node);
 	int			 i, r = 0;
 
 	for (i = 0; me != NULL && i < l->nnodes; i++)
@@ -172,8 +158,8 @@ rank(struct lease *l, const char *skip)
 }
 
 /* A standby that failover_node shows alive within L. */
-static int
-live_standby(struct lease *l, const char *name)
+int
+lease_live_standby(struct lease *l, const char *name)
 {
 	uint32_t	 i;
 
@@ -182,19 +168,19 @@ live_standby(struct lease *l, const char *name)
 			return (l->nodesm.e[i].role == ROLE_STANDBY &&
 			    l->nodesm.e[i].seen_ms_ago >= 0 &&
 			    l->nodesm.e[i].seen_ms_ago < l->conf.timing.dead &&
-			    node_conf(l, name) != NULL);
+			    lease_node_conf(l, name) != NULL);
 	return (0);
 }
 
-static const char *
-best_standby(struct lease *l)
+const char *
+lease_best_standby(struct lease *l)
 {
 	struct conf_peer	*best = NULL;
 	int			 i;
 
 	for (i = 0; i < l->nnodes; i++) {
 		if (strcmp(l->nodes[i].name, l->conf.node) == 0 ||
-		    !live_standby(l, l->nodes[i].name))
+		    !lease_live_standby(l, l->nodes[i].name))
 			continue;
 		if (best == NULL || ranks_before(&l->nodes[i], best))
 			best = &l->nodes[i];
@@ -202,8 +188,8 @@ best_standby(struct lease *l)
 	return (best != NULL ? best->name : NULL);
 }
 
-static int
-renewing(struct lease *l)
+int
+lease_renewing(struct lease *l)
 {
 	return (l->role == ROLE_ACTIVE ||
 	    (l->role == ROLE_DEMOTING && !l->dm.forced));
@@ -241,8 +227,8 @@ send_seen(struct lease *l)
 	l->out(l->arg, IMSG_LEASE_SEEN, &sm, sizeof(sm));
 }
 
-static void
-set_role(struct lease *l, enum role r, const char *why)
+void
+lease_set_role(struct lease *l, enum role r, const char *why)
 {
 	if (l->role == r && strcmp(l->reason, why != NULL ? why : "") == 0)
 		return;
@@ -279,7 +265,7 @@ lease_timers(struct lease *l, uint64_t now)
 	if (timer_fired(l, LT_TICK, now)) {
 		l->want_poll = 1;
 		l->err_wait = 0;
-		timer_at(l, LT_TICK, now + l->conf.timing.interval);
+		lease_timer_at(l, LT_TICK, now + l->conf.timing.interval);
 	}
 	if (timer_fired(l, LT_TAKEOVER, now))
 		l->want_takeover = 1;
@@ -287,7 +273,7 @@ lease_timers(struct lease *l, uint64_t now)
 		l->want_acquire = 1;
 	(void)timer_fired(l, LT_RENEW, now);
 	if (timer_fired(l, LT_SWITCH, now)) {
-		req_result(l, l->sw.id, 1, "switchover to %s did not happen "
+		lease_req_result(l, l->sw.id, 1, "switchover to %s did not happen "
 		    "within 2 x dead", l->sw.target);
 		memset(&l->sw, 0, sizeof(l->sw));
 	}
@@ -380,7 +366,7 @@ lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
 		return (1);
 	}
 	l->want_acquire = 0;
-	if (renewing(l) && l->extended) {
+	if (lease_renewing(l) && l->extended) {
 		if (now >= l->t0 + t->dead - t->margin) {
 			lease_lost(l, now, "lease deadline t0 + L - M passed");
 			return (lease_next(l, now, st));
@@ -392,7 +378,7 @@ lease_next(struct lease *l, uint64_t now, struct lease_stmt *st)
 			l->renew_sent = now;
 			return (1);
 		}
-		timer_at(l, LT_RENEW, l->next_renew_at);
+		lease_timer_at(l, LT_RENEW, l->next_renew_at);
 	}
 	if (l->sw.want_handover) {
 		l->sw.want_handover = 0;
@@ -431,7 +417,7 @@ lease_db_ready(struct lease *l, uint64_t now)
 	l->release_out = 0;
 	/* the tick also ends the wait after a failed statement */
 	if (!timer_on(l, LT_TICK))
-		timer_at(l, LT_TICK, now + l->conf.timing.interval);
+		lease_timer_at(l, LT_TICK, now + l->conf.timing.interval);
 }
 
 void
@@ -452,17 +438,17 @@ lease_db_down(struct lease *l, uint64_t now, const char *err)
 	l->backoff = l->backoff == 0 ? 100 : l->backoff * 2;
 	if (l->backoff > cap)
 		l->backoff = cap;
-	timer_at(l, LT_RECONNECT, now + l->backoff);
+	lease_timer_at(l, LT_RECONNECT, now + l->backoff);
 	/* a renewal lost with the connection may be sent again: t0 holds */
 	if (l->renew_sent != 0) {
 		l->renew_sent = 0;
-		if (renewing(l))
+		if (lease_renewing(l))
 			l->extended = 1;
 	}
 	if (l->dm.on && l->dm.done) {
 		/* the planned release is in doubt: owed, demoted meanwhile */
 		l->owed = l->epoch;
-		finish_demotion(l);
+		lease_finish_demotion(l);
 	}
 	stopped_check(l, 0);
 }
@@ -489,22 +475,22 @@ become_active(struct lease *l, uint64_t now, int64_t epoch, uint64_t sent,
 	timer_off(l, LT_ACQUIRE);
 	l->want_takeover = l->want_acquire = 0;
 	l->take_epoch = -1;
-	timer_at(l, LT_DEADLINE, l->t0 + t->dead - t->margin);
+	lease_timer_at(l, LT_DEADLINE, l->t0 + t->dead - t->margin);
 	strlcpy(l->row.holder, l->conf.node, sizeof(l->row.holder));
 	strlcpy(l->row.token, l->token, sizeof(l->row.token));
 	l->row.epoch = epoch;
 	l->row.beat = 0;
 	/* the grant's statement wrote its failover_event row itself */
 	log_notice("%s: active at epoch %lld", how, (long long)epoch);
-	set_role(l, ROLE_ACTIVE, how);
+	lease_set_role(l, ROLE_ACTIVE, how);
 	send_seen(l);
 	if (now >= l->t0 + t->dead - t->margin)
 		lease_lost(l, now, "the grant came back after t0 + L - M");
 }
 
 /* Which faults clear by themselves: the check's, the link's, the db's. */
-static int
-fault_clears(uint32_t src)
+int
+lease_fault_clears(uint32_t src)
 {
 	return (src == FAULT_CHECK || src == FAULT_LINK || src == FAULT_DB);
 }
@@ -514,8 +500,8 @@ fault_clears(uint32_t src)
  * clears by itself (check, link) still holds, whatever role it was in
  * when that was seen; else maintenance or standby.
  */
-static enum role
-calm_role(struct lease *l, const char **why)
+enum role
+lease_calm_role(struct lease *l, const char **why)
 {
 	uint32_t	 src;
 
@@ -529,9 +515,9 @@ calm_role(struct lease *l, const char **why)
 	return (l->maintenance ? ROLE_MAINTENANCE : ROLE_STANDBY);
 }
 
-static void
-start_demotion(struct lease *l, int forced, uint32_t why, const char *target,
-    enum role then, uint32_t id, const char *detail)
+void
+lease_start_demotion(struct lease *l, int forced, uint32_t why,
+    const char *target, enum role then, uint32_t id, const char *detail)
 {
 	memset(&l->dm, 0, sizeof(l->dm));
 	l->dm.on = 1;
@@ -544,22 +530,22 @@ start_demotion(struct lease *l, int forced, uint32_t why, const char *target,
 	strlcpy(l->dm.detail, detail, sizeof(l->dm.detail));
 	log_notice("demote: %s (epoch %lld)", detail, (long long)l->epoch);
 	if (!forced)
-		event_add(l, "demote", "%s", detail);
-	set_role(l, ROLE_DEMOTING, detail);
+		lease_event(l, "demote", "%s", detail);
+	lease_set_role(l, ROLE_DEMOTING, detail);
 }
 
 /* The lease is gone or going: stop renewing and demote now. */
-static void
+void
 lease_lost(struct lease *l, uint64_t now, const char *why)
 {
 	(void)now;
-	if (!renewing(l))
+	if (!lease_renewing(l))
 		return;
 	timer_off(l, LT_DEADLINE);
 	timer_off(l, LT_RENEW);
 	l->extended = 0;
 	log_warnx("renew-lost: %s (epoch %lld)", why, (long long)l->epoch);
-	event_add(l, "renew-lost", "%s", why);
+	lease_event(l, "renew-lost", "%s", why);
 	if (l->role == ROLE_DEMOTING) {
 		l->dm.forced = 1;
 		strlcpy(l->reason, why, sizeof(l->reason));
@@ -567,15 +553,15 @@ lease_lost(struct lease *l, uint64_t now, const char *why)
 		if (l->dm.done) {
 			/* on-standby ended: the release is owed */
 			l->owed = l->epoch;
-			finish_demotion(l);
+			lease_finish_demotion(l);
 		}
 		return;
 	}
-	start_demotion(l, 1, DEMOTE_FAULT, NULL, ROLE_STANDBY, 0, why);
+	lease_start_demotion(l, 1, DEMOTE_FAULT, NULL, ROLE_STANDBY, 0, why);
 }
 
-static void
-finish_demotion(struct lease *l)
+void
+lease_finish_demotion(struct lease *l)
 {
 	enum role	 then = l->dm.then;
 	char		 why[FAULT_LEN] = "";
@@ -590,29 +576,29 @@ finish_demotion(struct lease *l)
 		    "addresses", sizeof(why));
 		l->fault_src = FAULT_HOOK;
 		l->unclean = 1;
-		event_add(l, "fault", "%s", why);
-	} else if (then == ROLE_FAULT && (!fault_clears(l->fault_src) ||
+		lease_event(l, "fault", "%s", why);
+	} else if (then == ROLE_FAULT && (!lease_fault_clears(l->fault_src) ||
 	    (l->faulty & (1U << l->fault_src)))) {
 		strlcpy(why, l->dm.detail, sizeof(why));
-		event_add(l, "fault", "%s", why);
+		lease_event(l, "fault", "%s", why);
 	} else {
 		const char	*w;
 
 		if (then == ROLE_MAINTENANCE) {
 			l->maintenance = 1;
-			event_add(l, "maintenance", "after handing over");
+			lease_event(l, "maintenance", "after handing over");
 		}
 		/* a fault seen during the demotion, or one that cleared */
-		if ((then = calm_role(l, &w)) == ROLE_FAULT)
-			event_add(l, "fault", "%s", w);
+		if ((then = lease_calm_role(l, &w)) == ROLE_FAULT)
+			lease_event(l, "fault", "%s", w);
 		strlcpy(why, w, sizeof(why));
 	}
 	memset(&l->dm, 0, sizeof(l->dm));
-	set_role(l, then, why);
+	lease_set_role(l, then, why);
 	if (then == ROLE_MAINTENANCE)
-		req_result(l, id, 0, "in maintenance");
+		lease_req_result(l, id, 0, "in maintenance");
 	else
-		req_result(l, id, 1, "standby: the demotion ended in %s: %s",
+		lease_req_result(l, id, 1, "standby: the demotion ended in %s: %s",
 		    role_name(then), why);
 	l->want_poll = 1;
 }
@@ -625,13 +611,13 @@ static int
 handover_asked(struct lease *l, const char *ho)
 {
 	if (ho[0] == '\0' || strcmp(ho, l->conf.node) == 0 || l->dm.on ||
-	    node_conf(l, ho) == NULL)
+	    lease_node_conf(l, ho) == NULL)
 		return (0);
 	if (l->sw.id == 0) {
 		strlcpy(l->sw.target, ho, sizeof(l->sw.target));
 		l->sw.from_epoch = l->epoch;
 	}
-	start_demotion(l, 0, DEMOTE_SWITCHOVER, ho, ROLE_STANDBY, 0,
+	lease_start_demotion(l, 0, DEMOTE_SWITCHOVER, ho, ROLE_STANDBY, 0,
 	    "switchover asked for");
 	return (1);
 }
@@ -640,7 +626,7 @@ handover_asked(struct lease *l, const char *ho)
 static void
 preempt_check(struct lease *l, uint64_t now)
 {
-	struct conf_peer	*me = node_conf(l, l->conf.node);
+	struct conf_peer	*me = lease_node_conf(l, l->conf.node);
 	int			 i;
 
 	if (!l->conf.preempt || me == NULL || l->dm.on || l->sw.id != 0)
@@ -648,16 +634,16 @@ preempt_check(struct lease *l, uint64_t now)
 	for (i = 0; i < l->nnodes; i++) {
 		if (&l->nodes[i] == me || !ranks_before(&l->nodes[i], me) ||
 		    l->nodes[i].priority == me->priority ||
-		    !live_standby(l, l->nodes[i].name)) {
+		    !lease_live_standby(l, l->nodes[i].name)) {
 			l->higher_since[i] = 0;
 			continue;
 		}
 		if (l->higher_since[i] == 0)
 			l->higher_since[i] = now;
 		if (now - l->higher_since[i] >= l->conf.preempt_delay) {
-			event_add(l, "switchover", "preempt: to %s",
+			lease_event(l, "switchover", "preempt: to %s",
 			    l->nodes[i].name);
-			start_demotion(l, 0, DEMOTE_SWITCHOVER,
+			lease_start_demotion(l, 0, DEMOTE_SWITCHOVER,
 			    l->nodes[i].name, ROLE_STANDBY, 0, "preempted by "
 			    "a node of higher priority");
 			return;
@@ -689,7 +675,7 @@ arm_takeover(struct lease *l, const struct lease_row *r)
 	l->take_epoch = r->epoch;
 	l->take_beat = r->beat;
 	strlcpy(l->take_from, r->holder, sizeof(l->take_from));
-	timer_at(l, LT_TAKEOVER, l->may_take_at);
+	lease_timer_at(l, LT_TAKEOVER, l->may_take_at);
 }
 
 static void
@@ -724,7 +710,7 @@ handle_row(struct lease *l, uint64_t now, const struct lease_reply *rp)
 	/* a switchover this node asked for is done when the target holds */
 	if (l->sw.id != 0 && strcmp(r->holder, l->sw.target) == 0 &&
 	    r->epoch > l->sw.from_epoch) {
-		req_result(l, l->sw.id, 0, "switchover to %s done (epoch %lld)",
+		lease_req_result(l, l->sw.id, 0, "switchover to %s done (epoch %lld)",
 		    l->sw.target, (long long)r->epoch);
 		memset(&l->sw, 0, sizeof(l->sw));
 		timer_off(l, LT_SWITCH);
@@ -772,7 +758,7 @@ handle_row(struct lease *l, uint64_t now, const struct lease_reply *rp)
 			if (r->handover[0] != '\0')	/* lapses after L */
 				wait += t->dead;
 			if (!timer_on(l, LT_ACQUIRE))
-				timer_at(l, LT_ACQUIRE,
+				lease_timer_at(l, LT_ACQUIRE,
 				    l->free_seen_at + wait);
 			break;
 		}
@@ -831,7 +817,7 @@ renew_reply(struct lease *l, uint64_t now, uint64_t sent,
 	struct renewed_msg	 lm;
 
 	l->renew_sent = 0;
-	if (!renewing(l))
+	if (!lease_renewing(l))
 		return;
 	if (!r->ok) {
 		/* no answer is no renewal: the deadline decides */
@@ -845,7 +831,7 @@ renew_reply(struct lease *l, uint64_t now, uint64_t sent,
 	}
 	l->t0 = sent;
 	l->next_renew_at = sent + t->interval;
-	timer_at(l, LT_DEADLINE, l->t0 + t->dead - t->margin);
+	lease_timer_at(l, LT_DEADLINE, l->t0 + t->dead - t->margin);
 	l->row.beat = r->beat;
 	lm.epoch = l->epoch;
 	lm.t0 = l->t0;
@@ -879,15 +865,15 @@ lease_reply(struct lease *l, uint64_t now, uint64_t sent,
 			l->maintenance = 1;
 			log_notice("in maintenance (kept from before)");
 			if (l->role == ROLE_STANDBY)
-				set_role(l, ROLE_MAINTENANCE, "");
+				lease_set_role(l, ROLE_MAINTENANCE, "");
 		}
 		if (!l->registered_once) {
 			l->registered_once = 1;
-			event_add(l, "start", "priority %u", l->conf.priority);
+			lease_event(l, "start", "priority %u", l->conf.priority);
 		}
 		l->want_poll = 1;
 		if (!timer_on(l, LT_TICK))
-			timer_at(l, LT_TICK, now + t->interval);
+			lease_timer_at(l, LT_TICK, now + t->interval);
 		break;
 	case ST_POLL:
 		if (r->ok)
@@ -914,13 +900,13 @@ lease_reply(struct lease *l, uint64_t now, uint64_t sent,
 				l->err_wait = 1;	/* again at the tick */
 		} else if (l->release_out == 1 && l->dm.on &&
 		    l->dm.done == 2)
-			finish_demotion(l);
+			lease_finish_demotion(l);
 		l->release_out = 0;
 		l->want_poll = 1;
 		break;
 	case ST_HANDOVER:
 		if (!r->ok || r->rows != 1) {
-			req_result(l, l->sw.id, 1, "switchover: no other node "
+			lease_req_result(l, l->sw.id, 1, "switchover: no other node "
 			    "holds the lease");
 			memset(&l->sw, 0, sizeof(l->sw));
 			timer_off(l, LT_SWITCH);
@@ -938,268 +924,4 @@ lease_reply(struct lease *l, uint64_t now, uint64_t sent,
 	case ST_NONE:
 		break;
 	}
-}
-
-void
-lease_start(struct lease *l, uint64_t now, int ok, const char *why)
-{
-	const char	*w;
-	enum role	 r;
-
-	(void)now;
-	l->started = 1;
-	if (!ok) {
-		l->fault_src = FAULT_HOOK;
-		l->unclean = 1;
-		set_role(l, ROLE_FAULT, why);
-	} else if (l->role == ROLE_FAULT && !fault_clears(l->fault_src))
-		;	/* a fault seen while starting stands */
-	else {
-		r = calm_role(l, &w);
-		set_role(l, r, w);
-	}
-	l->want_poll = 1;
-}
-
-void
-lease_vip_extended(struct lease *l, int64_t epoch, uint64_t t0)
-{
-	if (epoch == l->epoch && t0 == l->t0 && renewing(l))
-		l->extended = 1;
-}
-
-/* The monitor asks for a planned demotion (shutdown, switchover). */
-void
-lease_demote(struct lease *l, uint64_t now, const struct demote_msg *d)
-{
-	const char	*target;
-
-	if (d->reason == DEMOTE_DEADLINE) {
-		/* the monitor demoted by itself: a renewal it did not pass on
-		 * to netd must not keep this process active */
-		lease_lost(l, now, "the monitor's deadline t0 + L - M passed");
-		return;
-	}
-	if (l->role != ROLE_ACTIVE)
-		return;
-	target = d->target[0] ? d->target : best_standby(l);
-	start_demotion(l, 0, d->reason, target, ROLE_STANDBY, 0, d->detail);
-}
-
-/*
- * The addresses are dropped and on-standby ended (ok), or not.  The lease
- * is released after a forced demotion too, as soon as the database
- * answers; otherwise it runs out and a standby takes over.
- */
-void
-lease_demote_done(struct lease *l, uint64_t now, int ok, int64_t epoch)
-{
-	(void)now;
-	if (!l->dm.on || epoch != l->epoch)
-		return;
-	l->dm.ok = ok;
-	if (!ok) {
-		finish_demotion(l);
-		return;
-	}
-	if (l->dm.forced) {
-		l->owed = l->epoch;
-		finish_demotion(l);
-		return;
-	}
-	if (l->dm.target[0] != '\0' && !live_standby(l, l->dm.target))
-		l->dm.target[0] = '\0';
-	l->dm.done = 1;
-	if (!l->db_ready) {
-		/* release when it answers; demoted meanwhile */
-		l->owed = l->epoch;
-		finish_demotion(l);
-	}
-}
-
-/* A fault observed by another process, or its end: heartbeatd decides. */
-void
-lease_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
-{
-	const char	*why;
-	enum role	 r;
-
-	(void)now;
-	if (f->source == FAULT_SYNC || f->source == FAULT_DB)
-		return;		/* alerts, not roles */
-	/* kept whatever the role: a fault seen in maintenance or during a
-	 * demotion still counts when the node settles */
-	if (fault_clears(f->source)) {
-		if (f->ok)
-			l->faulty &= ~(1U << f->source);
-		else {
-			l->faulty |= 1U << f->source;
-			strlcpy(l->fault_why[f->source], f->reason,
-			    sizeof(l->fault_why[0]));
-		}
-	}
-	if (f->ok) {
-		if (l->role == ROLE_FAULT && l->fault_src == f->source &&
-		    fault_clears(f->source)) {
-			event_add(l, "resume", "%s healthy again",
-			    fault_name(f->source));
-			l->fault_src = 0;
-			r = calm_role(l, &why);
-			set_role(l, r, why);
-		}
-		return;
-	}
-	switch (l->role) {
-	case ROLE_ACTIVE:
-		l->fault_src = f->source;
-		start_demotion(l, 0, DEMOTE_FAULT, best_standby(l),
-		    ROLE_FAULT, 0, f->reason);
-		break;
-	case ROLE_STANDBY:
-	case ROLE_STARTING:
-		l->fault_src = f->source;
-		event_add(l, "fault", "%s", f->reason);
-		set_role(l, ROLE_FAULT, f->reason);
-		break;
-	default:
-		break;
-	}
-}
-
-void
-lease_switchover(struct lease *l, uint64_t now,
-    const struct switchover_msg *so)
-{
-	const char	*target = so->target[0] ? so->target : NULL;
-	struct fo_timing *t = &l->conf.timing;
-
-	if (l->sw.id != 0 || l->dm.on) {
-		req_result(l, so->id, 1, "switchover: one is already under "
-		    "way");
-		return;
-	}
-	if (target != NULL && node_conf(l, target) == NULL) {
-		req_result(l, so->id, 1, "switchover: no node %s in the "
-		    "configuration", target);
-		return;
-	}
-	if (!l->db_ready) {
-		req_result(l, so->id, 1, "switchover: the database is down");
-		return;
-	}
-	if (l->role == ROLE_ACTIVE) {
-		if (target == NULL && (target = best_standby(l)) == NULL) {
-			req_result(l, so->id, 1, "switchover: no live standby "
-			    "to hand over to");
-			return;
-		}
-		if (!live_standby(l, target)) {
-			req_result(l, so->id, 1, "switchover: %s is not a live "
-			    "standby", target);
-			return;
-		}
-		l->sw.id = so->id;
-		l->sw.from_epoch = l->epoch;
-		strlcpy(l->sw.target, target, sizeof(l->sw.target));
-		event_add(l, "switchover", "to %s", target);
-		start_demotion(l, 0, DEMOTE_SWITCHOVER, target, ROLE_STANDBY,
-		    0, "switchover");
-	} else {
-		if (target == NULL && (target = best_standby(l)) == NULL &&
-		    l->role == ROLE_STANDBY)
-			target = l->conf.node;
-		if (target == NULL) {
-			req_result(l, so->id, 1, "switchover: no live standby "
-			    "to hand over to");
-			return;
-		}
-		if (strcmp(target, l->conf.node) != 0 &&
-		    !live_standby(l, target)) {
-			req_result(l, so->id, 1, "switchover: %s is not a live "
-			    "standby", target);
-			return;
-		}
-		if (strcmp(target, l->conf.node) == 0 &&
-		    l->role != ROLE_STANDBY) {
-			req_result(l, so->id, 1, "switchover: this node is %s",
-			    role_name(l->role));
-			return;
-		}
-		l->sw.id = so->id;
-		l->sw.from_epoch = l->row.epoch;
-		l->sw.want_handover = 1;
-		strlcpy(l->sw.target, target, sizeof(l->sw.target));
-	}
-	timer_at(l, LT_SWITCH, now + 2ULL * t->dead);
-}
-
-/* Enter maintenance (failoverctl standby), or resume. */
-void
-lease_maintenance(struct lease *l, uint64_t now,
-    const struct maintenance_msg *mm)
-{
-	const char	*target;
-
-	(void)now;
-	l->maint_set = 1;
-	if (mm->enter) {
-		if (l->role == ROLE_ACTIVE) {
-			if ((target = best_standby(l)) == NULL) {
-				req_result(l, mm->id, 1, "standby: no live "
-				    "standby to hand over to first");
-				return;
-			}
-			event_add(l, "switchover", "to %s, then maintenance",
-			    target);
-			start_demotion(l, 0, DEMOTE_MAINTENANCE, target,
-			    ROLE_MAINTENANCE, mm->id, "maintenance");
-			return;
-		}
-		if (l->role == ROLE_DEMOTING) {
-			req_result(l, mm->id, 1, "standby: a demotion is under "
-			    "way");
-			return;
-		}
-		l->maintenance = 1;
-		if (l->role != ROLE_MAINTENANCE) {
-			event_add(l, "maintenance", NULL);
-			set_role(l, ROLE_MAINTENANCE, "");
-		}
-		req_result(l, mm->id, 0, "in maintenance");
-		return;
-	}
-	/* resume: leave maintenance, clear a fault */
-	if (l->role == ROLE_MAINTENANCE || l->role == ROLE_FAULT) {
-		const char	*why;
-		enum role	 r;
-
-		l->maintenance = 0;
-		l->fault_src = 0;
-		l->unclean = 0;
-		event_add(l, "resume", "was %s", role_name(l->role));
-		r = calm_role(l, &why);
-		if (r == ROLE_FAULT) {
-			/* a check or a link that still fails */
-			set_role(l, r, why);
-			req_result(l, mm->id, 1, "resume: still in fault: %s",
-			    why);
-			return;
-		}
-		set_role(l, l->started ? r : ROLE_STARTING, "");
-		l->want_poll = 1;
-		req_result(l, mm->id, 0, "resumed: standby");
-		return;
-	}
-	l->maintenance = 0;
-	req_result(l, mm->id, 0, "nothing to resume: %s", role_name(l->role));
-}
-
-void
-lease_stop(struct lease *l, uint64_t now)
-{
-	if (l->stopping)
-		return;
-	l->stopping = 1;
-	event_add(l, "stop", NULL);
-	timer_at(l, LT_STOP, now + l->conf.timing.timeout);
 }

@@ -184,4 +184,22 @@ void		 lease_maintenance(struct lease *, uint64_t,
 		    const struct maintenance_msg *);
 void		 lease_stop(struct lease *, uint64_t);
 
+/* between lease.c and lease_ctl.c */
+void		 lease_timer_at(struct lease *, enum lease_timer, uint64_t);
+void		 lease_req_result(struct lease *, uint32_t, int, const char *,
+		    ...) __attribute__((__format__ (printf, 4, 5)));
+void		 lease_event(struct lease *, const char *, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+struct conf_peer *lease_node_conf(struct lease *, const char *);
+int		 lease_live_standby(struct lease *, const char *);
+const char	*lease_best_standby(struct lease *);
+int		 lease_renewing(struct lease *);
+void		 lease_set_role(struct lease *, enum role, const char *);
+int		 lease_fault_clears(uint32_t);
+enum role	 lease_calm_role(struct lease *, const char **);
+void		 lease_start_demotion(struct lease *, int, uint32_t,
+		    const char *, enum role, uint32_t, const char *);
+void		 lease_lost(struct lease *, uint64_t, const char *);
+void		 lease_finish_demotion(struct lease *);
+
 #endif /* LEASE_H */
