@@ -209,3 +209,24 @@ proc_write(struct imsgbuf *ib)
 		fatal("write to monitor");
 	}
 }
+
+/* A child's socket to the monitor in its poll set: in, out when queued. */
+void
+proc_pollfd(struct pollfd *pfd, struct imsgbuf *ib)
+{
+	pfd->fd = ib->fd;
+	pfd->events = POLLIN;
+	if (imsgbuf_queuelen(ib) > 0)
+		pfd->events |= POLLOUT;
+}
+
+/* After poll: what is queued goes out, what came in is dispatched. */
+void
+proc_pollio(const struct pollfd *pfd, struct imsgbuf *ib,
+    void (*dispatch)(void))
+{
+	if (pfd->revents & POLLOUT)
+		proc_write(ib);
+	if (pfd->revents & (POLLIN | POLLHUP | POLLERR))
+		dispatch();
+}

@@ -5,8 +5,10 @@
 #ifndef PROC_H
 #define PROC_H
 
-#include <stdint.h>
 #include <sys/types.h>
+
+#include <poll.h>
+#include <stdint.h>
 
 #include "failoverd.h"
 #include "imsg.h"
@@ -18,5 +20,7 @@ void	 proc_drop(enum proc_id, const char *, const char *, uint64_t);
 int	 proc_byname(const char *);
 void	 proc_read(struct imsgbuf *);
 void	 proc_write(struct imsgbuf *);
+void	 proc_pollfd(struct pollfd *, struct imsgbuf *);
+void	 proc_pollio(const struct pollfd *, struct imsgbuf *, void (*)(void));
 
 #endif /* PROC_H */

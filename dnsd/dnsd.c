@@ -321,10 +321,7 @@ dnsd_main(int debug, int verbose)
 	imsg_compose(&ibuf_main, IMSG_READY, 0, 0, -1, NULL, 0);
 
 	for (;;) {
-		pfd[0].fd = ibuf_main.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&ibuf_main) > 0)
-			pfd[0].events |= POLLOUT;
+		proc_pollfd(&pfd[0], &ibuf_main);
 		pfd[1].fd = upd.fd;
 		pfd[1].events = POLLIN;
 		if (upd.fd != -1 && upd.tcp && upd.outoff < upd.msglen + 2)
@@ -341,10 +338,7 @@ dnsd_main(int debug, int verbose)
 				continue;
 			fatal("poll");
 		}
-		if (pfd[0].revents & POLLOUT)
-			proc_write(&ibuf_main);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			dnsd_dispatch();
+		proc_pollio(&pfd[0], &ibuf_main, dnsd_dispatch);
 		if (upd.want && upd.fd != -1 && (pfd[1].revents & POLLOUT))
 			output();
 		if (upd.want && upd.fd != -1 &&

@@ -221,10 +221,7 @@ heartbeatd_main(int debug, int verbose)
 				timer_stop(&timers, T_QUERY);
 		}
 
-		pfd[0].fd = ibuf_main.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&ibuf_main) > 0)
-			pfd[0].events |= POLLOUT;
+		proc_pollfd(&pfd[0], &ibuf_main);
 		pfd[1].fd = timers.fd;
 		pfd[1].events = POLLIN;
 		n = 2;
@@ -254,10 +251,7 @@ heartbeatd_main(int debug, int verbose)
 		}
 		if (n == 3 && pfd[2].revents)
 			db_io(pfd[2].revents, timer_now());
-		if (pfd[0].revents & POLLOUT)
-			proc_write(&ibuf_main);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			heartbeatd_dispatch();
+		proc_pollio(&pfd[0], &ibuf_main, heartbeatd_dispatch);
 	}
 }
 

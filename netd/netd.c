@@ -232,10 +232,7 @@ netd_main(int debug, int verbose)
 		fatal("imsgbuf_init");
 
 	for (;;) {
-		pfd[0].fd = ibuf_main.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&ibuf_main) > 0)
-			pfd[0].events |= POLLOUT;
+		proc_pollfd(&pfd[0], &ibuf_main);
 		pfd[1].fd = timers.fd;
 		pfd[1].events = POLLIN;
 		n = 2;
@@ -265,10 +262,7 @@ netd_main(int debug, int verbose)
 			arp_input();
 		if (n == 4 && pfd[3].revents & POLLIN)
 			link_input();
-		if (pfd[0].revents & POLLOUT)
-			proc_write(&ibuf_main);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			netd_dispatch();
+		proc_pollio(&pfd[0], &ibuf_main, netd_dispatch);
 	}
 }
 

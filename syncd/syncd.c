@@ -611,12 +611,8 @@ syncd_loop(void)
 			    sizeof(*pc))) == NULL)
 				fatal("reallocarray");
 		}
-		n = 0;
-		pfd[n].fd = ibuf_main.fd;
-		pfd[n].events = POLLIN;
-		if (imsgbuf_queuelen(&ibuf_main) > 0)
-			pfd[n].events |= POLLOUT;
-		n++;
+		proc_pollfd(&pfd[0], &ibuf_main);
+		n = 1;
 		pfd[n].fd = listen_fd;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = ino_fd;
@@ -631,10 +627,7 @@ syncd_loop(void)
 				continue;
 			fatal("poll");
 		}
-		if (pfd[0].revents & POLLOUT)
-			proc_write(&ibuf_main);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			syncd_dispatch();
+		proc_pollio(&pfd[0], &ibuf_main, syncd_dispatch);
 		if (pfd[1].revents & POLLIN)
 			while ((c = conn_accept(listen_fd)) != NULL)
 				;
