@@ -1,7 +1,8 @@
 /*
  * Children are fork+exec'd copies of failoverd ("failoverd -P NAME") with
  * their socket to the monitor on fd 3, nothing else open but stdio, and
- * an empty environment, so each gets a fresh address space.
+ * an empty environment, so each gets a fresh address space.  A child's
+ * loop polls that socket through proc_pollfd() and proc_pollio().
  */
 
 #include <sys/types.h>

@@ -1,5 +1,6 @@
 /*
- * Helpers shared by more than one process: addresses, durations, keys.
+ * Helpers shared by more than one process: addresses, durations, keys,
+ * the files that configure failoverd, string fields of messages.
  */
 
 #include <sys/types.h>

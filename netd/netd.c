@@ -1,8 +1,8 @@
 /*
  * netd: the virtual IPs (failoverd(8), "Virtual IP addresses").  It keeps CAP_NET_ADMIN
  * and CAP_NET_RAW only, runs as _failoverd in a chroot under seccomp, and
- * acts only on VIPs of its own copy of the configuration, by index; it
- * never takes an address or an interface name off a socket.
+ * acts only on the VIPs of its own copy of the configuration: a request
+ * says bind, extend or drop them all, never which address or interface.
  *
  * The VIPs carry the lease: netd drops them at t0 + L - M by its own
  * timer, whatever the other processes do, and their kernel lifetime ends

@@ -1,7 +1,7 @@
 /*
  * netd: binding and dropping the virtual IPs with libnl-route-3
- * (failoverd(8), "Virtual IP addresses").  Only VIPs of netd's own configuration, by
- * index; every act is logged at notice level with the epoch.
+ * (failoverd(8), "Virtual IP addresses").  Only the VIPs of netd's own
+ * configuration; every act is logged at notice level with the epoch.
  *
  * The address carries the lease: its kernel lifetime ends at
  * t0 + L - 1 s, so if every failoverd process dies the kernel itself
