@@ -63,15 +63,12 @@ where_use(const struct conf_where *w)
 }
 
 /* As parse.y's yyerror and yywarn: "file:line: [warning: ]message". */
-static void __attribute__((__format__ (printf, 2, 3)))
-say(int warn, const char *fmt, ...)
+static void
+vsay(int warn, const char *fmt, va_list ap)
 {
-	va_list	 ap;
 	char	 msg[1024];
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (check_flags & CONF_QUIET)
 		log_warnx("%s:%d: %s%s", check_at->file, check_at->line,
 		    warn ? "warning: " : "", msg);
@@ -80,22 +77,28 @@ say(int warn, const char *fmt, ...)
 		    check_at->line, warn ? "warning: " : "", msg);
 }
 
+static void __attribute__((__format__ (printf, 2, 3)))
+say(int warn, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsay(warn, fmt, ap);
+	va_end(ap);
+}
+
 /* Warn with -n, fail at start: something the configuration names. */
-static void
+static void __attribute__((__format__ (printf, 2, 3)))
 missing(int *errors, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 msg[1024];
+	int	 warn = (check_flags & CONF_CHECKONLY) != 0;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsay(warn, fmt, ap);
 	va_end(ap);
-	if (check_flags & CONF_CHECKONLY)
-		say(1, "%s", msg);
-	else {
-		say(0, "%s", msg);
+	if (!warn)
 		(*errors)++;
-	}
 }
 
 /*
