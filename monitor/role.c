@@ -246,7 +246,7 @@ role_change(struct role_msg *rm)
 	struct fo_conf		*conf = mon.conf;
 	struct vip_bind_msg	 vr;
 	enum role		 old = mon.role;
-	uint64_t	 now = timer_now();
+	uint64_t		 now = timer_now();
 
 	mon.role = rm->role;
 	mon.epoch = rm->epoch;
