@@ -89,7 +89,7 @@ enum imsg_type {
 	IMSG_CONF_EXCLUDE,
 	IMSG_CONF_END,
 	IMSG_LOG_VERBOSE,
-	/* child -> monitor */
+	/* child -> monitor (ROLE and LEASE_SEEN also monitor -> syncd) */
 	IMSG_READY,
 	IMSG_ROLE,
 	IMSG_LEASE_RENEWED,
@@ -99,7 +99,7 @@ enum imsg_type {
 	IMSG_HISTORY_LINE,
 	IMSG_REQ_RESULT,
 	IMSG_STOPPED,
-	/* monitor -> heartbeatd */
+	/* monitor -> heartbeatd (VIP_EXTENDED, FAULT: netd -> monitor too) */
 	IMSG_START,
 	IMSG_VIP_EXTENDED,
 	IMSG_DEMOTE,
@@ -124,7 +124,6 @@ enum imsg_type {
 	/* syncd */
 	IMSG_SYNC_NOW,
 	IMSG_SYNC_FINAL,
-	IMSG_SYNC_FINAL_DONE,
 	IMSG_SYNC_STATUS,
 	IMSG_SYNC_ALERT,
 	/* control socket */
@@ -141,6 +140,12 @@ enum imsg_type {
 	IMSG_CTL_LOG,
 	IMSG_CTL_RESULT,
 	IMSG_CTL_END,
+	/*
+	 * New types go here, at the end: the numbers of the control
+	 * socket's types are its protocol with a failoverctl of another
+	 * version (an upgrade installs the binary before the restart).
+	 */
+	IMSG_SYNC_FINAL_DONE,
 	IMSG_MAX
 };
 
@@ -162,6 +167,11 @@ struct fo_timing {
 	uint32_t	 timeout;	/* Q */
 };
 
+/* IMSG_LOG_VERBOSE, monitor -> every child: the log level */
+struct log_verbose_msg {
+	int32_t		 verbose;	/* 0: brief, 1: verbose */
+};
+
 /* IMSG_CONF_HEARTBEAT */
 struct conf_heartbeat {
 	char		 cluster[NAME_LEN];
@@ -173,7 +183,8 @@ struct conf_heartbeat {
 	uint32_t	 priority;
 };
 
-/* IMSG_CONF_NODE (heartbeatd: rank; syncd: peers) */
+/* IMSG_CONF_NODE (heartbeatd: the ranking), IMSG_CONF_PEER (syncd: the
+ * peers and their keys) */
 struct conf_peer {
 	char		 name[NAME_LEN];
 	struct fo_addr	 addr;
@@ -403,8 +414,8 @@ struct history_line_msg {
 	char		 line[CTL_MSG_LEN];
 };
 
-/* IMSG_REQ_RESULT, heartbeatd or syncd -> monitor -> failoverctl: the
- * end of a control request they served */
+/* IMSG_REQ_RESULT, heartbeatd or syncd -> monitor: the end of a control
+ * request they served (failoverctl gets it as IMSG_CTL_RESULT) */
 struct req_result_msg {
 	uint32_t	 id;
 	int32_t		 code;		/* 0 ok, else the exit status */
@@ -503,6 +514,7 @@ struct ctl_status {
 	uint64_t	 sync_bytes;
 };
 
+/* IMSG_CTL_STATUS_NODE, after IMSG_CTL_STATUS: one per failover_node row */
 struct ctl_status_node {
 	char		 node[NAME_LEN];
 	uint32_t	 role;
@@ -510,12 +522,21 @@ struct ctl_status_node {
 	int64_t		 seen_ms_ago;	/* -1: never */
 };
 
+/* IMSG_CTL_STATUS_VIP: one per configured VIP */
 struct ctl_status_vip {
 	struct fo_addr	 addr;
 	uint8_t		 prefixlen;
 	uint8_t		 bound;
 	uint8_t		 pad[2];
 	char		 ifname[IFNAMSIZ];
+};
+
+/* IMSG_CTL_STATUS_PEER: one per sync peer, as syncd last said */
+struct ctl_status_peer {
+	char		 node[NAME_LEN];
+	char		 state[16];
+	int64_t		 last_ok;	/* unix seconds, -1: never */
+	char		 error[FAULT_LEN];
 };
 
 /* requests carry this; unused fields are zero */

@@ -362,7 +362,6 @@ dnsd_dispatch(void)
 	struct imsg		 imsg;
 	struct dns_update_msg	 um;
 	ssize_t			 n;
-	int			 v;
 
 	proc_read(&ibuf_main);
 	for (;;) {
@@ -414,11 +413,15 @@ dnsd_dispatch(void)
 			upd.want = 0;
 			attempt_close();
 			break;
-		case IMSG_LOG_VERBOSE:
-			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
+		case IMSG_LOG_VERBOSE: {
+			struct log_verbose_msg	 lv;
+
+			if (imsg_get_data(&imsg, &lv, sizeof(lv)) == -1 ||
+			    lv.verbose < 0 || lv.verbose > 1)
 				fatalx("bad IMSG_LOG_VERBOSE");
-			log_setverbose(v);
+			log_setverbose(lv.verbose);
 			break;
+		}
 		default:
 			fatalx("unexpected message %u", imsg_get_type(&imsg));
 		}

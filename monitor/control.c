@@ -291,6 +291,7 @@ control_status(struct ctl_conn *c)
 	struct fo_conf		*conf = mon.conf;
 
 	struct ctl_status_node	 sn;
+	struct ctl_status_peer	 sp;
 	uint64_t		 now = timer_now();
 	uint32_t		 i;
 
@@ -324,9 +325,15 @@ control_status(struct ctl_conn *c)
 	st.sync_files = mon.sync.files;
 	st.sync_bytes = mon.sync.bytes;
 	imsg_compose(&c->ibuf, IMSG_CTL_STATUS, 0, 0, -1, &st, sizeof(st));
-	for (i = 0; i < mon.sync.npeers && i < MAX_SYNC_PEERS; i++)
-		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_PEER, 0, 0, -1,
-		    &mon.sync.peer[i], sizeof(mon.sync.peer[i]));
+	for (i = 0; i < mon.sync.npeers && i < MAX_SYNC_PEERS; i++) {
+		memset(&sp, 0, sizeof(sp));
+		strlcpy(sp.node, mon.sync.peer[i].node, sizeof(sp.node));
+		strlcpy(sp.state, mon.sync.peer[i].state, sizeof(sp.state));
+		sp.last_ok = mon.sync.peer[i].last_ok;
+		strlcpy(sp.error, mon.sync.peer[i].error, sizeof(sp.error));
+		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_PEER, 0, 0, -1, &sp,
+		    sizeof(sp));
+	}
 	for (i = 0; i < mon.nodes.n && i < MAX_NODES; i++) {
 		memset(&sn, 0, sizeof(sn));
 		strlcpy(sn.node, mon.nodes.e[i].node, sizeof(sn.node));

@@ -162,7 +162,7 @@ json_time(int64_t secs)
 
 static void
 print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
-    struct ctl_status_node *nodes, int nnodes, struct sync_peer_status *peers,
+    struct ctl_status_node *nodes, int nnodes, struct ctl_status_peer *peers,
     int npeers, int json)
 {
 	char	 buf[ADDR_STRLEN];
@@ -303,7 +303,7 @@ ctl_main(int argc, char *argv[])
 	struct ctl_status	 st;
 	struct ctl_status_vip	 vips[64];
 	struct ctl_status_node	 nodes[64];
-	struct sync_peer_status	 peers[MAX_SYNC_PEERS];
+	struct ctl_status_peer	 peers[MAX_SYNC_PEERS];
 	struct pollfd		 pfd;
 	const char		*sockpath = CONTROL_SOCKET, *errstr;
 	ssize_t			 n;

@@ -835,10 +835,12 @@ monitor_shutdown(int code)
 void
 monitor_log_verbose(int v)
 {
-	int	 id;
+	struct log_verbose_msg	 lv = { v != 0 };
+	int			 id;
 
 	log_setverbose(v);
 	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++)
 		if (children[id].running)
-			monitor_compose_fd(id, IMSG_LOG_VERBOSE, -1, &v, sizeof(v));
+			monitor_compose_fd(id, IMSG_LOG_VERBOSE, -1, &lv,
+			    sizeof(lv));
 }

@@ -279,7 +279,7 @@ netd_dispatch(void)
 	char			 a[ADDR_STRLEN];
 	ssize_t			 n;
 	uint32_t		 i;
-	int			 v, probing;
+	int			 probing;
 
 	switch (imsgbuf_read(&ibuf_main)) {
 	case -1:
@@ -393,11 +393,15 @@ netd_dispatch(void)
 			o.ok = drop_all("demotion") == 0;
 			send_main(IMSG_VIP_DROPPED, &o, sizeof(o));
 			break;
-		case IMSG_LOG_VERBOSE:
-			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
+		case IMSG_LOG_VERBOSE: {
+			struct log_verbose_msg	 lv;
+
+			if (imsg_get_data(&imsg, &lv, sizeof(lv)) == -1 ||
+			    lv.verbose < 0 || lv.verbose > 1)
 				fatalx("bad IMSG_LOG_VERBOSE");
-			log_setverbose(v);
+			log_setverbose(lv.verbose);
 			break;
+		}
 		default:
 			fatalx("unexpected message %u", imsg_get_type(&imsg));
 		}

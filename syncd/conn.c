@@ -334,7 +334,7 @@ conn_events(struct conn *c, short rev)
 			if (strcmp(c->s.error, "authentication failed") == 0 ||
 			    (c->sender && strcmp(c->s.error,
 			    "closed during the handshake") == 0))
-				/* the fixed phrase of failoverd(8)1 */
+				/* the fixed phrase failoverd(8) documents */
 				log_warnx("peer %s: authentication failed",
 				    c->addr);
 			snprintf(why, sizeof(why), "handshake: %s",

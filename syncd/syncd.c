@@ -653,7 +653,7 @@ syncd_dispatch(void)
 	struct speer		*sp;
 	struct stat		 sb;
 	ssize_t			 n;
-	int			 v, k;
+	int			 k;
 
 	proc_read(&ibuf_main);
 	for (;;) {
@@ -776,11 +776,15 @@ syncd_dispatch(void)
 				fatalx("bad IMSG_SYNC_FINAL");
 			ctl_sync(0, 1, sf.timeout);
 			break;
-		case IMSG_LOG_VERBOSE:
-			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
+		case IMSG_LOG_VERBOSE: {
+			struct log_verbose_msg	 lv;
+
+			if (imsg_get_data(&imsg, &lv, sizeof(lv)) == -1 ||
+			    lv.verbose < 0 || lv.verbose > 1)
 				fatalx("bad IMSG_LOG_VERBOSE");
-			log_setverbose(v);
+			log_setverbose(lv.verbose);
 			break;
+		}
 		default:
 			fatalx("unexpected message %u", imsg_get_type(&imsg));
 		}

@@ -185,7 +185,6 @@ extern struct syncd	 syncd;
 
 /* syncd.c */
 int		 syncd_active(void);
-int		 syncd_fence(void *);
 void		 syncd_poll_monitor(void);
 void		 syncd_status_changed(void);
 void		 syncd_peer_failed(struct speer *, const char *);
