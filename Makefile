@@ -36,7 +36,7 @@ MONITOR =	monitor/monitor.c monitor/role.c monitor/config.c \
 		monitor/printconf.c monitor/control.c monitor/ctl.c \
 		monitor/hooks.c monitor/alert.c
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c \
-		heartbeatd/lease_ctl.c heartbeatd/db.c
+		heartbeatd/lease_ctl.c heartbeatd/rank.c heartbeatd/db.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
 DNSD =		dnsd/dnsd.c dnsd/dns.c
 SYNCD =		syncd/syncd.c syncd/conn.c syncd/send.c syncd/recv.c \
@@ -102,7 +102,8 @@ proto_test_OBJS =	$(O)/syncd/proto.o $(O)/syncd/apply.o
 plan_test_OBJS =	$(O)/syncd/plan.o $(O)/syncd/scan.o
 dns_test_OBJS =		$(O)/dnsd/dns.o
 lease_test_OBJS =	$(O)/heartbeatd/lease.o $(O)/heartbeatd/lease_ctl.o \
-			$(O)/common/log.o $(O)/common/util.o
+			$(O)/heartbeatd/rank.o $(O)/common/log.o \
+			$(O)/common/util.o
 # and sees the headers of its directory only
 noise_test_DIR =	syncd
 apply_test_DIR =	syncd
@@ -184,14 +185,14 @@ FORCE:
 # libFuzzer targets, each run FUZZ_SECONDS (needs clang: make deps)
 FUZZ_SECONDS ?=	60
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
-		-D_GNU_SOURCE -Icommon -Isyncd -Idnsd -isystem /usr/include/bsd \
+		-D_GNU_SOURCE -Icommon -isystem /usr/include/bsd \
 		-DLIBBSD_OVERLAY
 fuzz:
 	@mkdir -p $(B)/fuzz
-	clang $(FUZZ_CFLAGS) -o $(B)/fuzz/fuzz_dns tests/fuzz/fuzz_dns.c \
-	    dnsd/dns.c -lsodium -lbsd
-	clang $(FUZZ_CFLAGS) -o $(B)/fuzz/fuzz_proto tests/fuzz/fuzz_proto.c \
-	    syncd/proto.c syncd/apply.c -lsodium -lbsd
+	clang $(FUZZ_CFLAGS) -Idnsd -o $(B)/fuzz/fuzz_dns \
+	    tests/fuzz/fuzz_dns.c dnsd/dns.c -lsodium -lbsd
+	clang $(FUZZ_CFLAGS) -Isyncd -o $(B)/fuzz/fuzz_proto \
+	    tests/fuzz/fuzz_proto.c syncd/proto.c syncd/apply.c -lsodium -lbsd
 	@for f in dns proto; do \
 		mkdir -p $(B)/fuzz/corpus-$$f; \
 		echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \

@@ -270,7 +270,7 @@ heartbeatd_dispatch(void)
 	struct histreq		*h;
 	ssize_t			 n;
 	uint32_t		 type;
-	int			 v, i;
+	int			 i;
 
 	proc_read(&ibuf_main);
 	for (;;) {
@@ -323,44 +323,45 @@ heartbeatd_dispatch(void)
 			if (imsg_get_data(&imsg, &sm, sizeof(sm)) == -1 ||
 			    lease.started || sm.ok > 1 || !STR_OK(sm.reason))
 				fatalx("bad IMSG_START");
-			lease_start(&lease, timer_now(), sm.ok, sm.reason);
+			lease_ctl_start(&lease, timer_now(), sm.ok, sm.reason);
 			break;
 		case IMSG_VIP_EXTENDED:
 			if (imsg_get_data(&imsg, &ve, sizeof(ve)) == -1)
 				fatalx("bad IMSG_VIP_EXTENDED");
-			lease_vip_extended(&lease, ve.epoch, ve.t0);
+			lease_ctl_vip_extended(&lease, ve.epoch, ve.t0);
 			break;
 		case IMSG_DEMOTE:
 			if (imsg_get_data(&imsg, &d, sizeof(d)) == -1 ||
 			    d.reason > DEMOTE_DEADLINE || !STR_OK(d.target) ||
 			    !STR_OK(d.detail))
 				fatalx("bad IMSG_DEMOTE");
-			lease_demote(&lease, timer_now(), &d);
+			lease_ctl_demote(&lease, timer_now(), &d);
 			break;
 		case IMSG_DEMOTE_DONE:
 			if (imsg_get_data(&imsg, &dd, sizeof(dd)) == -1 ||
 			    dd.ok > 1)
 				fatalx("bad IMSG_DEMOTE_DONE");
-			lease_demote_done(&lease, timer_now(), dd.ok, dd.epoch);
+			lease_ctl_demote_done(&lease, timer_now(), dd.ok,
+			    dd.epoch);
 			break;
 		case IMSG_FAULT:
 			if (imsg_get_data(&imsg, &f, sizeof(f)) == -1 ||
 			    f.source >= FAULT_MAX || f.ok > 1 ||
 			    !STR_OK(f.reason))
 				fatalx("bad IMSG_FAULT");
-			lease_fault(&lease, timer_now(), &f);
+			lease_ctl_fault(&lease, timer_now(), &f);
 			break;
 		case IMSG_SWITCHOVER:
 			if (imsg_get_data(&imsg, &so, sizeof(so)) == -1 ||
 			    !STR_OK(so.target))
 				fatalx("bad IMSG_SWITCHOVER");
-			lease_switchover(&lease, timer_now(), &so);
+			lease_ctl_switchover(&lease, timer_now(), &so);
 			break;
 		case IMSG_MAINTENANCE:
 			if (imsg_get_data(&imsg, &mm, sizeof(mm)) == -1 ||
 			    mm.enter > 1)
 				fatalx("bad IMSG_MAINTENANCE");
-			lease_maintenance(&lease, timer_now(), &mm);
+			lease_ctl_maintenance(&lease, timer_now(), &mm);
 			break;
 		case IMSG_HISTORY:
 			if (imsg_get_data(&imsg, &hm, sizeof(hm)) == -1 ||
@@ -380,13 +381,17 @@ heartbeatd_dispatch(void)
 		case IMSG_STOP:
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_STOP");
-			lease_stop(&lease, timer_now());
+			lease_ctl_stop(&lease, timer_now());
 			break;
-		case IMSG_LOG_VERBOSE:
-			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1)
+		case IMSG_LOG_VERBOSE: {
+			struct log_verbose_msg	 lv;
+
+			if (imsg_get_data(&imsg, &lv, sizeof(lv)) == -1 ||
+			    lv.verbose < 0 || lv.verbose > 1)
 				fatalx("bad IMSG_LOG_VERBOSE");
-			log_setverbose(v);
+			log_setverbose(lv.verbose);
 			break;
+		}
 		default:
 			fatalx("unexpected message %u", type);
 		}

@@ -122,72 +122,6 @@ lease_free(struct lease *l)
 	}
 }
 
-struct conf_peer *
-lease_node_conf(struct lease *l, const char *name)
-{
-	int	 i;
-
-	for (i = 0; i < l->nnodes; i++)
-		if (strcmp(l->nodes[i].name, name) == 0)
-			return (&l->nodes[i]);
-	return (NULL);
-}
-
-/* Does a rank before b: higher priority, then the smaller name. */
-static int
-ranks_before(const struct conf_peer *a, const struct conf_peer *b)
-{
-	if (a->priority != b->priority)
-		return (a->priority > b->priority);
-	return (strcmp(a->name, b->name) < 0);
-}
-
-/* This node's rank among the nodes other than skip (the holder). */
-static int
-rank(struct lease *l, const char *skip)
-{
-	struct conf_peer	*me = lease_node_conf(l, l->conf.node);
-	int			 i, r = 0;
-
-	for (i = 0; me != NULL && i < l->nnodes; i++)
-		if (&l->nodes[i] != me && (skip == NULL ||
-		    strcmp(l->nodes[i].name, skip) != 0) &&
-		    ranks_before(&l->nodes[i], me))
-			r++;
-	return (r);
-}
-
-/* A standby that failover_node shows alive within L. */
-int
-lease_live_standby(struct lease *l, const char *name)
-{
-	uint32_t	 i;
-
-	for (i = 0; i < l->nodesm.n; i++)
-		if (strcmp(l->nodesm.e[i].node, name) == 0)
-			return (l->nodesm.e[i].role == ROLE_STANDBY &&
-			    l->nodesm.e[i].seen_ms_ago >= 0 &&
-			    l->nodesm.e[i].seen_ms_ago < l->conf.timing.dead &&
-			    lease_node_conf(l, name) != NULL);
-	return (0);
-}
-
-const char *
-lease_best_standby(struct lease *l)
-{
-	struct conf_peer	*best = NULL;
-	int			 i;
-
-	for (i = 0; i < l->nnodes; i++) {
-		if (strcmp(l->nodes[i].name, l->conf.node) == 0 ||
-		    !lease_live_standby(l, l->nodes[i].name))
-			continue;
-		if (best == NULL || ranks_before(&l->nodes[i], best))
-			best = &l->nodes[i];
-	}
-	return (best != NULL ? best->name : NULL);
-}
-
 int
 lease_renewing(struct lease *l)
 {
@@ -611,7 +545,7 @@ static int
 handover_asked(struct lease *l, const char *ho)
 {
 	if (ho[0] == '\0' || strcmp(ho, l->conf.node) == 0 || l->dm.on ||
-	    lease_node_conf(l, ho) == NULL)
+	    rank_node(l, ho) == NULL)
 		return (0);
 	if (l->sw.id == 0) {
 		strlcpy(l->sw.target, ho, sizeof(l->sw.target));
@@ -626,15 +560,15 @@ handover_asked(struct lease *l, const char *ho)
 static void
 preempt_check(struct lease *l, uint64_t now)
 {
-	struct conf_peer	*me = lease_node_conf(l, l->conf.node);
+	struct conf_peer	*me = rank_node(l, l->conf.node);
 	int			 i;
 
 	if (!l->conf.preempt || me == NULL || l->dm.on || l->sw.id != 0)
 		return;
 	for (i = 0; i < l->nnodes; i++) {
-		if (&l->nodes[i] == me || !ranks_before(&l->nodes[i], me) ||
+		if (&l->nodes[i] == me || !rank_before(&l->nodes[i], me) ||
 		    l->nodes[i].priority == me->priority ||
-		    !lease_live_standby(l, l->nodes[i].name)) {
+		    !rank_live_standby(l, l->nodes[i].name)) {
 			l->higher_since[i] = 0;
 			continue;
 		}
@@ -670,7 +604,7 @@ arm_takeover(struct lease *l, const struct lease_row *r)
 	uint64_t	 wait;
 
 	wait = t->dead > r->lease_ms ? t->dead : r->lease_ms;
-	wait += (uint64_t)rank(l, r->holder) * t->interval;
+	wait += (uint64_t)rank_of(l, r->holder) * t->interval;
 	l->may_take_at = l->row_seen_at + wait;
 	l->take_epoch = r->epoch;
 	l->take_beat = r->beat;
@@ -754,7 +688,7 @@ handle_row(struct lease *l, uint64_t now, const struct lease_reply *rp)
 			}
 			if (l->free_seen_at == 0)
 				l->free_seen_at = now;
-			wait = (uint64_t)rank(l, NULL) * t->interval;
+			wait = (uint64_t)rank_of(l, NULL) * t->interval;
 			if (r->handover[0] != '\0')	/* lapses after L */
 				wait += t->dead;
 			if (!timer_on(l, LT_ACQUIRE))

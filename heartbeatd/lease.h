@@ -171,18 +171,26 @@ void		 lease_reply(struct lease *, uint64_t, uint64_t,
 void		 lease_db_ready(struct lease *, uint64_t);
 void		 lease_db_down(struct lease *, uint64_t, const char *);
 void		 lease_notified(struct lease *);
-void		 lease_start(struct lease *, uint64_t, int, const char *);
-void		 lease_vip_extended(struct lease *, int64_t, uint64_t);
-void		 lease_demote(struct lease *, uint64_t,
+void		 lease_ctl_start(struct lease *, uint64_t, int, const char *);
+void		 lease_ctl_vip_extended(struct lease *, int64_t, uint64_t);
+void		 lease_ctl_demote(struct lease *, uint64_t,
 		    const struct demote_msg *);
-void		 lease_demote_done(struct lease *, uint64_t, int, int64_t);
-void		 lease_fault(struct lease *, uint64_t,
+void		 lease_ctl_demote_done(struct lease *, uint64_t, int, int64_t);
+void		 lease_ctl_fault(struct lease *, uint64_t,
 		    const struct fault_msg *);
-void		 lease_switchover(struct lease *, uint64_t,
+void		 lease_ctl_switchover(struct lease *, uint64_t,
 		    const struct switchover_msg *);
-void		 lease_maintenance(struct lease *, uint64_t,
+void		 lease_ctl_maintenance(struct lease *, uint64_t,
 		    const struct maintenance_msg *);
-void		 lease_stop(struct lease *, uint64_t);
+void		 lease_ctl_stop(struct lease *, uint64_t);
+
+/* rank.c */
+struct conf_peer *rank_node(struct lease *, const char *);
+int		 rank_before(const struct conf_peer *,
+		    const struct conf_peer *);
+int		 rank_of(struct lease *, const char *);
+int		 rank_live_standby(struct lease *, const char *);
+const char	*rank_best_standby(struct lease *);
 
 /* between lease.c and lease_ctl.c */
 void		 lease_timer_at(struct lease *, enum lease_timer, uint64_t);
@@ -190,9 +198,6 @@ void		 lease_req_result(struct lease *, uint32_t, int, const char *,
 		    ...) __attribute__((__format__ (printf, 4, 5)));
 void		 lease_event(struct lease *, const char *, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
-struct conf_peer *lease_node_conf(struct lease *, const char *);
-int		 lease_live_standby(struct lease *, const char *);
-const char	*lease_best_standby(struct lease *);
 int		 lease_renewing(struct lease *);
 void		 lease_set_role(struct lease *, enum role, const char *);
 int		 lease_fault_clears(uint32_t);

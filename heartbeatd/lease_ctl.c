@@ -15,7 +15,7 @@
 #include "log.h"
 
 void
-lease_start(struct lease *l, uint64_t now, int ok, const char *why)
+lease_ctl_start(struct lease *l, uint64_t now, int ok, const char *why)
 {
 	const char	*w;
 	enum role	 r;
@@ -36,7 +36,7 @@ lease_start(struct lease *l, uint64_t now, int ok, const char *why)
 }
 
 void
-lease_vip_extended(struct lease *l, int64_t epoch, uint64_t t0)
+lease_ctl_vip_extended(struct lease *l, int64_t epoch, uint64_t t0)
 {
 	if (epoch == l->epoch && t0 == l->t0 && lease_renewing(l))
 		l->extended = 1;
@@ -44,7 +44,7 @@ lease_vip_extended(struct lease *l, int64_t epoch, uint64_t t0)
 
 /* The monitor asks for a planned demotion (shutdown, switchover). */
 void
-lease_demote(struct lease *l, uint64_t now, const struct demote_msg *d)
+lease_ctl_demote(struct lease *l, uint64_t now, const struct demote_msg *d)
 {
 	const char	*target;
 
@@ -56,7 +56,7 @@ lease_demote(struct lease *l, uint64_t now, const struct demote_msg *d)
 	}
 	if (l->role != ROLE_ACTIVE)
 		return;
-	target = d->target[0] ? d->target : lease_best_standby(l);
+	target = d->target[0] ? d->target : rank_best_standby(l);
 	lease_start_demotion(l, 0, d->reason, target, ROLE_STANDBY, 0, d->detail);
 }
 
@@ -66,7 +66,7 @@ lease_demote(struct lease *l, uint64_t now, const struct demote_msg *d)
  * answers; otherwise it runs out and a standby takes over.
  */
 void
-lease_demote_done(struct lease *l, uint64_t now, int ok, int64_t epoch)
+lease_ctl_demote_done(struct lease *l, uint64_t now, int ok, int64_t epoch)
 {
 	(void)now;
 	if (!l->dm.on || epoch != l->epoch)
@@ -81,7 +81,7 @@ lease_demote_done(struct lease *l, uint64_t now, int ok, int64_t epoch)
 		lease_finish_demotion(l);
 		return;
 	}
-	if (l->dm.target[0] != '\0' && !lease_live_standby(l, l->dm.target))
+	if (l->dm.target[0] != '\0' && !rank_live_standby(l, l->dm.target))
 		l->dm.target[0] = '\0';
 	l->dm.done = 1;
 	if (!l->db_ready) {
@@ -93,7 +93,7 @@ lease_demote_done(struct lease *l, uint64_t now, int ok, int64_t epoch)
 
 /* A fault observed by another process, or its end: heartbeatd decides. */
 void
-lease_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
+lease_ctl_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
 {
 	const char	*why;
 	enum role	 r;
@@ -126,7 +126,7 @@ lease_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
 	switch (l->role) {
 	case ROLE_ACTIVE:
 		l->fault_src = f->source;
-		lease_start_demotion(l, 0, DEMOTE_FAULT, lease_best_standby(l),
+		lease_start_demotion(l, 0, DEMOTE_FAULT, rank_best_standby(l),
 		    ROLE_FAULT, 0, f->reason);
 		break;
 	case ROLE_STANDBY:
@@ -141,7 +141,7 @@ lease_fault(struct lease *l, uint64_t now, const struct fault_msg *f)
 }
 
 void
-lease_switchover(struct lease *l, uint64_t now,
+lease_ctl_switchover(struct lease *l, uint64_t now,
     const struct switchover_msg *so)
 {
 	const char	*target = so->target[0] ? so->target : NULL;
@@ -152,7 +152,7 @@ lease_switchover(struct lease *l, uint64_t now,
 		    "way");
 		return;
 	}
-	if (target != NULL && lease_node_conf(l, target) == NULL) {
+	if (target != NULL && rank_node(l, target) == NULL) {
 		lease_req_result(l, so->id, 1, "switchover: no node %s in the "
 		    "configuration", target);
 		return;
@@ -162,12 +162,12 @@ lease_switchover(struct lease *l, uint64_t now,
 		return;
 	}
 	if (l->role == ROLE_ACTIVE) {
-		if (target == NULL && (target = lease_best_standby(l)) == NULL) {
+		if (target == NULL && (target = rank_best_standby(l)) == NULL) {
 			lease_req_result(l, so->id, 1, "switchover: no live standby "
 			    "to hand over to");
 			return;
 		}
-		if (!lease_live_standby(l, target)) {
+		if (!rank_live_standby(l, target)) {
 			lease_req_result(l, so->id, 1, "switchover: %s is not a live "
 			    "standby", target);
 			return;
@@ -179,7 +179,7 @@ lease_switchover(struct lease *l, uint64_t now,
 		lease_start_demotion(l, 0, DEMOTE_SWITCHOVER, target, ROLE_STANDBY,
 		    0, "switchover");
 	} else {
-		if (target == NULL && (target = lease_best_standby(l)) == NULL &&
+		if (target == NULL && (target = rank_best_standby(l)) == NULL &&
 		    l->role == ROLE_STANDBY)
 			target = l->conf.node;
 		if (target == NULL) {
@@ -188,7 +188,7 @@ lease_switchover(struct lease *l, uint64_t now,
 			return;
 		}
 		if (strcmp(target, l->conf.node) != 0 &&
-		    !lease_live_standby(l, target)) {
+		    !rank_live_standby(l, target)) {
 			lease_req_result(l, so->id, 1, "switchover: %s is not a live "
 			    "standby", target);
 			return;
@@ -209,7 +209,7 @@ lease_switchover(struct lease *l, uint64_t now,
 
 /* Enter maintenance (failoverctl standby), or resume. */
 void
-lease_maintenance(struct lease *l, uint64_t now,
+lease_ctl_maintenance(struct lease *l, uint64_t now,
     const struct maintenance_msg *mm)
 {
 	const char	*target;
@@ -218,7 +218,7 @@ lease_maintenance(struct lease *l, uint64_t now,
 	l->maint_set = 1;
 	if (mm->enter) {
 		if (l->role == ROLE_ACTIVE) {
-			if ((target = lease_best_standby(l)) == NULL) {
+			if ((target = rank_best_standby(l)) == NULL) {
 				lease_req_result(l, mm->id, 1, "standby: no live "
 				    "standby to hand over to first");
 				return;
@@ -269,7 +269,7 @@ lease_maintenance(struct lease *l, uint64_t now,
 }
 
 void
-lease_stop(struct lease *l, uint64_t now)
+lease_ctl_stop(struct lease *l, uint64_t now)
 {
 	if (l->stopping)
 		return;

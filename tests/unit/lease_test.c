@@ -208,7 +208,7 @@ boot(struct node *n, uint64_t now)
 {
 	lease_db_ready(&n->l, now);
 	settle(n, now, ST_NONE);
-	lease_start(&n->l, now, 1, "");
+	lease_ctl_start(&n->l, now, 1, "");
 	settle(n, now, ST_NONE);
 }
 
@@ -216,7 +216,7 @@ boot(struct node *n, uint64_t now)
 static void
 extend(struct node *n)
 {
-	lease_vip_extended(&n->l, n->l.epoch, n->l.t0);
+	lease_ctl_vip_extended(&n->l, n->l.epoch, n->l.t0);
 }
 
 static void
@@ -343,7 +343,8 @@ test_release_after_forced(void)
 	node_init(&b, "b", 2);
 	make_active(&a, 0);
 	boot(&b, 1000);
-	lease_maintenance(&b.l, 1000, &(struct maintenance_msg){ .enter = 1 });
+	lease_ctl_maintenance(&b.l, 1000,
+	    &(struct maintenance_msg){ .enter = 1 });
 	settle(&b, 1000, ST_NONE);
 	ok(b.l.role == ROLE_MAINTENANCE, "b is in maintenance");
 	/* the database goes away: a demotes by its deadline */
@@ -353,7 +354,7 @@ test_release_after_forced(void)
 	(void)lease_timers(&a.l, t);
 	ok(a.l.role == ROLE_DEMOTING && a.role.forced,
 	    "a's deadline passed: a forced demotion");
-	lease_demote_done(&a.l, t + 100, 1, a.l.epoch);
+	lease_ctl_demote_done(&a.l, t + 100, 1, a.l.epoch);
 	ok(a.l.role == ROLE_STANDBY, "on-standby ended: a is standby");
 	ok(strcmp(tab.holder, "a") == 0, "the row still names a");
 	lease_db_ready(&a.l, t + 5000);
@@ -385,7 +386,7 @@ test_release_after_forced(void)
 	make_active(&a, 0);
 	lease_db_down(&a.l, 1500, "gone");
 	(void)lease_timers(&a.l, a.l.t0 + L - M);
-	lease_demote_done(&a.l, a.l.t0 + L - M + 10, 0, a.l.epoch);
+	lease_ctl_demote_done(&a.l, a.l.t0 + L - M + 10, 0, a.l.epoch);
 	ok(a.l.role == ROLE_FAULT, "a failed on-standby: fault");
 	lease_db_ready(&a.l, 20000);
 	settle(&a, 20000, ST_NONE);
@@ -406,7 +407,8 @@ test_grant_while_not_standby(void)
 	tick(&a, H);
 	settle(&a, H, ST_ACQUIRE);
 	ok(a.st.kind == ST_ACQUIRE, "a sends an acquire");
-	lease_maintenance(&a.l, H + 1, &(struct maintenance_msg){ .enter = 1 });
+	lease_ctl_maintenance(&a.l, H + 1,
+	    &(struct maintenance_msg){ .enter = 1 });
 	answer(&a, H + 1, H + 2);
 	ok(a.l.role == ROLE_MAINTENANCE && a.nroles > 0 &&
 	    a.role.role == ROLE_MAINTENANCE,
@@ -488,10 +490,12 @@ test_resume_while_down(void)
 	reset();
 	node_init(&a, "a", 2);
 	boot(&a, 0);
-	lease_maintenance(&a.l, 10, &(struct maintenance_msg){ .enter = 1 });
+	lease_ctl_maintenance(&a.l, 10,
+	    &(struct maintenance_msg){ .enter = 1 });
 	settle(&a, 10, ST_NONE);
 	lease_db_down(&a.l, 100, "gone");
-	lease_maintenance(&a.l, 200, &(struct maintenance_msg){ .enter = 0 });
+	lease_ctl_maintenance(&a.l, 200,
+	    &(struct maintenance_msg){ .enter = 0 });
 	ok(a.l.role == ROLE_STANDBY, "resume while the database is down");
 	lease_db_ready(&a.l, 1000);
 	ok(send_at(&a, 1000) == ST_REGISTER && !a.st.keep_maintenance,
@@ -512,20 +516,20 @@ test_faults(void)
 	memset(&f, 0, sizeof(f));
 	f.source = FAULT_LINK;
 	strlcpy(f.reason, "link: eth0 is down", sizeof(f.reason));
-	lease_fault(&a.l, 10, &f);
+	lease_ctl_fault(&a.l, 10, &f);
 	ok(a.l.role == ROLE_FAULT, "a link fault on a standby: fault");
 	f.source = FAULT_CHECK;
 	f.ok = 1;
-	lease_fault(&a.l, 20, &f);
+	lease_ctl_fault(&a.l, 20, &f);
 	ok(a.l.role == ROLE_FAULT, "a check's recovery does not clear it");
 	f.source = FAULT_LINK;
-	lease_fault(&a.l, 30, &f);
+	lease_ctl_fault(&a.l, 30, &f);
 	ok(a.l.role == ROLE_STANDBY, "the link's does");
 	f.source = FAULT_CONFLICT;
 	f.ok = 0;
-	lease_fault(&a.l, 40, &f);
+	lease_ctl_fault(&a.l, 40, &f);
 	f.ok = 1;
-	lease_fault(&a.l, 50, &f);
+	lease_ctl_fault(&a.l, 50, &f);
 	ok(a.l.role == ROLE_FAULT, "a conflict clears only by resume");
 
 	reset();
@@ -534,10 +538,10 @@ test_faults(void)
 	memset(&f, 0, sizeof(f));
 	f.source = FAULT_HOOK;
 	strlcpy(f.reason, "on-active failed (1)", sizeof(f.reason));
-	lease_fault(&a.l, 2000, &f);
+	lease_ctl_fault(&a.l, 2000, &f);
 	ok(a.l.role == ROLE_DEMOTING && !a.role.forced,
 	    "a failed on-active demotes the active, planned");
-	lease_demote_done(&a.l, 2100, 1, a.l.epoch);
+	lease_ctl_demote_done(&a.l, 2100, 1, a.l.epoch);
 	settle(&a, 2100, ST_NONE);
 	ok(a.l.role == ROLE_FAULT && tab.holder[0] == '\0',
 	    "then fault, with the lease released");
@@ -552,8 +556,9 @@ test_resume_before_registration(void)
 	 * at start and the operator resumes before it answers */
 	reset();
 	node_init(&a, "a", 2);
-	lease_start(&a.l, 0, 1, "");
-	lease_maintenance(&a.l, 10, &(struct maintenance_msg){ .enter = 0 });
+	lease_ctl_start(&a.l, 0, 1, "");
+	lease_ctl_maintenance(&a.l, 10,
+	    &(struct maintenance_msg){ .enter = 0 });
 	lease_db_ready(&a.l, 1000);
 	ok(send_at(&a, 1000) == ST_REGISTER && !a.st.keep_maintenance,
 	    "a resume before the first registration: it keeps no old "
@@ -575,11 +580,11 @@ test_faults_kept(void)
 	memset(&f, 0, sizeof(f));
 	f.source = FAULT_CHECK;
 	strlcpy(f.reason, "check failed 3 times", sizeof(f.reason));
-	lease_fault(&a.l, 2000, &f);
+	lease_ctl_fault(&a.l, 2000, &f);
 	ok(a.l.role == ROLE_DEMOTING, "a failing check demotes the active");
 	f.ok = 1;
-	lease_fault(&a.l, 2050, &f);
-	lease_demote_done(&a.l, 2100, 1, a.l.epoch);
+	lease_ctl_fault(&a.l, 2050, &f);
+	lease_ctl_demote_done(&a.l, 2100, 1, a.l.epoch);
 	settle(&a, 2100, ST_NONE);
 	ok(a.l.role == ROLE_STANDBY && tab.holder[0] == '\0',
 	    "the check recovered during on-standby: standby, not fault");
@@ -588,15 +593,17 @@ test_faults_kept(void)
 	reset();
 	node_init(&a, "a", 2);
 	boot(&a, 0);
-	lease_maintenance(&a.l, 10, &(struct maintenance_msg){ .enter = 1 });
+	lease_ctl_maintenance(&a.l, 10,
+	    &(struct maintenance_msg){ .enter = 1 });
 	f.ok = 0;
-	lease_fault(&a.l, 20, &f);
+	lease_ctl_fault(&a.l, 20, &f);
 	ok(a.l.role == ROLE_MAINTENANCE, "a failing check in maintenance");
-	lease_maintenance(&a.l, 30, &(struct maintenance_msg){ .enter = 0 });
+	lease_ctl_maintenance(&a.l, 30,
+	    &(struct maintenance_msg){ .enter = 0 });
 	ok(a.l.role == ROLE_FAULT, "resume: fault, since the check still "
 	    "fails");
 	f.ok = 1;
-	lease_fault(&a.l, 40, &f);
+	lease_ctl_fault(&a.l, 40, &f);
 	ok(a.l.role == ROLE_STANDBY, "and standby once it passes");
 
 	/* a link fault seen while starting stands after the start */
@@ -604,8 +611,8 @@ test_faults_kept(void)
 	node_init(&a, "a", 2);
 	memset(&f, 0, sizeof(f));
 	f.source = FAULT_LINK;
-	lease_fault(&a.l, 0, &f);
-	lease_start(&a.l, 10, 1, "");
+	lease_ctl_fault(&a.l, 0, &f);
+	lease_ctl_start(&a.l, 10, 1, "");
 	ok(a.l.role == ROLE_FAULT, "a link down at start: fault after the "
 	    "start too");
 }
@@ -661,11 +668,11 @@ test_monitor_deadline(void)
 	reset();
 	node_init(&a, "a", 2);
 	make_active(&a, 0);
-	lease_demote(&a.l, 1500, &(struct demote_msg){ DEMOTE_DEADLINE, 0,
+	lease_ctl_demote(&a.l, 1500, &(struct demote_msg){ DEMOTE_DEADLINE, 0,
 	    "", "the monitor's deadline" });
 	ok(a.l.role == ROLE_DEMOTING && a.role.forced,
 	    "the monitor demoted by itself: heartbeatd's demotion is forced");
-	lease_demote_done(&a.l, 1600, 1, a.l.epoch);
+	lease_ctl_demote_done(&a.l, 1600, 1, a.l.epoch);
 	settle(&a, 1600, ST_NONE);
 	ok(a.l.role == ROLE_STANDBY && tab.holder[0] == '\0',
 	    "standby, and the lease released");
