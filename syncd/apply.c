@@ -374,10 +374,15 @@ apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
 	return (0);
 }
 
-/* Move what is at path to the attic (ENOENT: nothing was there). */
+/*
+ * Keep what is at path in the attic (ENOENT: nothing was there).  What
+ * is about to be replaced is linked there, so that the path never goes
+ * missing between the two renames (a reader sees the old file or the
+ * new one); what is deleted, or a directory, is moved.
+ */
 static int
 to_attic(int root, int parent, const char *name, const char *path,
-    const char *attic)
+    const char *attic, int replacing)
 {
 	char	 ap[PATH_MAX], base[NAME_MAX + 1];
 	int	 afd, rc;
@@ -391,7 +396,15 @@ to_attic(int root, int parent, const char *name, const char *path,
 		return (errno == ENOENT ? 0 : -1);
 	if ((afd = apply_open_parent(root, ap, 1, base, sizeof(base))) == -1)
 		return (-1);
-	rc = renameat(parent, name, afd, base);
+	rc = -1;
+	if (replacing) {
+		/* an older copy of the same epoch's attic gives way */
+		if ((rc = linkat(parent, name, afd, base, 0)) == -1 &&
+		    errno == EEXIST && unlinkat(afd, base, 0) == 0)
+			rc = linkat(parent, name, afd, base, 0);
+	}
+	if (rc == -1)
+		rc = renameat(parent, name, afd, base);
 	if (rc == 0)
 		rc = fsync(afd);
 	close(afd);
@@ -418,7 +431,7 @@ apply_batch_commit(struct apply_batch *b, int (*fence)(void *), void *arg,
 			break;
 		}
 		if (attic != NULL && to_attic(b->root, b->d[b->f[i].dir].fd,
-		    b->f[i].name, b->f[i].path, attic) == -1)
+		    b->f[i].name, b->f[i].path, attic, 1) == -1)
 			rc = -1;
 		else if (renameat(b->d[b->f[i].dir].fd, b->f[i].tmp,
 		    b->d[b->f[i].dir].fd, b->f[i].name) == -1)
@@ -475,7 +488,7 @@ apply_symlink(int root, const char *path, const char *target,
 	if (rc == 0)
 		(void)utimensat(parent, tmp, ts, AT_SYMLINK_NOFOLLOW);
 	if (rc == 0 && attic != NULL &&
-	    (rc = to_attic(root, parent, base, path, attic)) == -1)
+	    (rc = to_attic(root, parent, base, path, attic, 1)) == -1)
 		unlinkat(parent, tmp, 0);
 	if (rc == 0 && (rc = renameat(parent, tmp, parent, base)) == -1)
 		unlinkat(parent, tmp, 0);
@@ -529,7 +542,7 @@ apply_remove(int root, const char *path, const char *attic)
 	else if (S_ISDIR(st.st_mode))
 		rc = unlinkat(parent, base, AT_REMOVEDIR);
 	else if (attic != NULL)
-		rc = to_attic(root, parent, base, path, attic);
+		rc = to_attic(root, parent, base, path, attic, 0);
 	else
 		rc = unlinkat(parent, base, 0);
 	if (rc == 0)
