@@ -107,7 +107,77 @@ conn_connect(struct speer *sp)
 	return (c);
 }
 
-struct conn *
+/* The address of a configured node?  A v4-mapped one counts as IPv4. */
+static int
+node_addr(const struct fo_addr *a)
+{
+	int	 i;
+
+	for (i = 0; i < syncd.npeers; i++) {
+		const struct fo_addr	*p = &syncd.peers[i].c.addr;
+
+		if (p->af == a->af && memcmp(&p->a, &a->a, a->af == AF_INET ?
+		    sizeof(a->a.v4) : sizeof(a->a.v6)) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * A refusal before authentication, logged at most once a minute per
+ * address (and per reason), so a flood cannot fill the log either.
+ */
+static void
+refuse_unauth(const struct fo_addr *a, const char *why)
+{
+	static struct {
+		struct fo_addr	 addr;
+		const char	*why;
+		uint64_t	 at;
+	}		 seen[16];
+	uint64_t	 now = timer_now();
+	size_t		 i, old = 0;
+	char		 buf[ADDR_STRLEN];
+
+	for (i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+		if (seen[i].why == why && memcmp(&seen[i].addr, a,
+		    sizeof(*a)) == 0)
+			break;
+		if (seen[i].at < seen[old].at)
+			old = i;
+	}
+	if (i < sizeof(seen) / sizeof(seen[0])) {
+		if (now - seen[i].at < UNAUTH_LOG_MS)
+			return;
+	} else {
+		i = old;
+		seen[i].addr = *a;
+		seen[i].why = why;
+	}
+	seen[i].at = now;
+	log_warnx("%s: %s; closed (said at most once a minute)",
+	    addr_str(a, buf, sizeof(buf)), why);
+}
+
+/* Sessions in the making: accepted, not yet fenced. */
+static int
+unauth_count(void)
+{
+	struct conn	*c;
+	int		 n = 0;
+
+	TAILQ_FOREACH(c, &syncd.conns, entry)
+		if (!c->sender && !c->dead && c->state < C_MANIFEST)
+			n++;
+	return (n);
+}
+
+/*
+ * One connection from the listening socket: 1 taken (a session begins,
+ * or it was closed at once), 0 none waiting, -1 out of descriptors (the
+ * caller stops listening for a while rather than spin).
+ */
+int
 conn_accept(int lfd)
 {
 	struct sockaddr_storage	 ss;
@@ -118,27 +188,45 @@ conn_accept(int lfd)
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			return (-1);
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("accept");
-		return (NULL);
+		return (errno == ECONNABORTED || errno == EINTR);
 	}
-	sockopts(fd);
-	c = conn_new(fd, 0);
 	memset(&a, 0, sizeof(a));
-	if (ss.ss_family == AF_INET6) {
+	if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+		a.af = AF_INET;
+		memcpy(&a.a.v4, &((struct sockaddr_in6 *)&ss)->sin6_addr.
+		    s6_addr[12], sizeof(a.a.v4));
+	} else if (ss.ss_family == AF_INET6) {
 		a.af = AF_INET6;
 		a.a.v6 = ((struct sockaddr_in6 *)&ss)->sin6_addr;
 	} else {
 		a.af = AF_INET;
 		a.a.v4 = ((struct sockaddr_in *)&ss)->sin_addr;
 	}
+	if (!node_addr(&a)) {
+		refuse_unauth(&a, "not a node of the cluster");
+		close(fd);
+		return (1);
+	}
+	if (unauth_count() >= MAX_UNAUTH) {
+		refuse_unauth(&a, "too many sessions opening at once");
+		close(fd);
+		return (1);
+	}
+	sockopts(fd);
+	c = conn_new(fd, 0);
 	addr_str(&a, c->addr, sizeof(c->addr));
 	session_accept(&c->s, fd, syncd.conf.cluster, syncd.conf.secret,
 	    syncd.speers, syncd.npeers);
 	c->state = C_OPENING;
 	log_debug("peer %s: connected", c->addr);
-	return (c);
+	return (1);
 }
 
 short

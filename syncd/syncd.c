@@ -564,9 +564,14 @@ housekeeping(void)
 	role_apply(now);
 	for (c = TAILQ_FIRST(&syncd.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (!c->dead && c->state <= C_OPENING &&
+		if (!c->dead && c->sender && c->state <= C_OPENING &&
 		    now - c->opened >= OPEN_TIMEOUT_MS)
 			conn_close(c, "no session within 10 s");
+		/* an opening never finished (a replayed one) ends too */
+		if (!c->dead && !c->sender && c->state < C_MANIFEST &&
+		    now - c->opened >= UNAUTH_TIMEOUT_MS)
+			conn_close(c, "no hello, handshake and fence within "
+			    "5 s");
 		recv_check_fence(c);
 		if (c->dead)
 			conn_free(c);
@@ -598,6 +603,8 @@ syncd_loop(void)
 	struct pollfd	*pfd = NULL;
 	struct conn	*c, **pc = NULL;
 	size_t		 cap = 0, n, i, nc;
+	uint64_t	 listen_again = 0;	/* out of descriptors */
+	int		 k, rc;
 
 	for (;;) {
 		housekeeping();
@@ -613,7 +620,8 @@ syncd_loop(void)
 		}
 		proc_pollfd(&pfd[0], &ibuf_main);
 		n = 1;
-		pfd[n].fd = listen_fd;
+		/* poll skips a negative fd: no accepting while paused */
+		pfd[n].fd = timer_now() < listen_again ? -1 : listen_fd;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = ino_fd;
 		pfd[n++].events = POLLIN;
@@ -628,9 +636,15 @@ syncd_loop(void)
 			fatal("poll");
 		}
 		proc_pollio(&pfd[0], &ibuf_main, syncd_dispatch);
-		if (pfd[1].revents & POLLIN)
-			while ((c = conn_accept(listen_fd)) != NULL)
-				;
+		/* a bounded number a turn, so the sessions get their turn */
+		for (k = 0, rc = 1; (pfd[1].revents & POLLIN) && rc == 1 &&
+		    k < 64; k++)
+			rc = conn_accept(listen_fd);
+		if (rc == -1) {
+			log_warn("accept: listening again in %d ms",
+			    ACCEPT_PAUSE_MS);
+			listen_again = timer_now() + ACCEPT_PAUSE_MS;
+		}
 		if (pfd[2].revents & POLLIN)
 			ino_read();
 		for (i = 3; i < n; i++)

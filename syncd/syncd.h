@@ -24,7 +24,11 @@
 #define ATTIC		".failoverd-attic"
 #define MAX_INFLIGHT	4		/* batches sent and not acknowledged */
 #define REKEY_MS	3600000		/* a new handshake every hour */
-#define OPEN_TIMEOUT_MS	10000		/* for a handshake to complete */
+#define OPEN_TIMEOUT_MS	10000		/* sender: for a session to open */
+#define UNAUTH_TIMEOUT_MS 5000		/* receiver: hello, handshake, FENCE */
+#define MAX_UNAUTH	4		/* receiver: sessions opening at once */
+#define UNAUTH_LOG_MS	60000		/* a refused address logged again */
+#define ACCEPT_PAUSE_MS	1000		/* out of descriptors: listen again */
 #define RESUME_CHUNK	(4ULL << 20)	/* files resume at a multiple */
 
 struct sync_dir {
@@ -196,7 +200,7 @@ void		 syncd_snap_unref(struct snap *);
 
 /* conn.c */
 struct conn	*conn_connect(struct speer *);
-struct conn	*conn_accept(int);
+int		 conn_accept(int);
 void		 conn_events(struct conn *, short);
 short		 conn_pollmask(struct conn *);
 int		 conn_send(struct conn *, struct proto_msg *, int);
