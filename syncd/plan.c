@@ -5,11 +5,14 @@
  * after all new data, deepest first).  A file whose size, hash, mode or
  * mtime differ is shipped again; a standby that was down gets only the
  * difference.  An entry whose type changed (a directory become a file)
- * is removed with what it holds before its replacement is shipped.  Guards: an empty source is refused (an unmounted disk
- * looks like that), and so is a round that would delete more than
- * max-delete percent of the receiver's entries.
+ * is removed with what it holds before its replacement is shipped: what
+ * it holds is one run of the sorted manifest, found by binary search.
+ * Guards: an empty source is refused (an unmounted disk looks like
+ * that), and so is a round that would delete more than max-delete
+ * percent of the receiver's entries.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,13 +74,29 @@ differs(const struct scan_entry *a, const struct scan_entry *b)
 	}
 }
 
+/* The first entry at or after key, in a manifest sorted by path. */
+static size_t
+lower_bound(const struct scan_manifest *m, size_t from, const char *key)
+{
+	size_t	 lo = from, hi = m->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(m->e[mid].path, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
 int
 plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
     unsigned int max_delete, struct plan *p, char *err, size_t errlen)
 {
 	const struct scan_entry	**del = NULL;
-	char			*gone = NULL;
-	size_t			 i = 0, j = 0, nd = 0, k, len;
+	char			*gone = NULL, key[PATH_MAX + 1];
+	size_t			 i = 0, j = 0, nd = 0, k, r, len;
 	int			 c;
 
 	memset(p, 0, sizeof(*p));
@@ -108,17 +127,26 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 			del[nd++] = &dst->e[j++];
 		else if (src->e[i].type != dst->e[j].type) {
 			/*
-			 * The old entry and its subtree go first.  A subtree
-			 * is not contiguous in path order ("d-x" sorts between
-			 * "d" and "d/x"): mark it wherever it is.
+			 * The old entry and its subtree go first, deepest
+			 * first.  The subtree is not next to it ("d-x" sorts
+			 * between "d" and "d/x"), but it is one run: the paths
+			 * that start with "d/".
 			 */
 			len = strlen(dst->e[j].path);
-			for (k = dst->n; k-- > j + 1; )
-				if (!gone[k] && strncmp(dst->e[k].path,
-				    dst->e[j].path, len) == 0 &&
-				    dst->e[k].path[len] == '/') {
-					gone[k] = 1;
-					if (push(p, PLAN_DELETE, &dst->e[k]) == -1)
+			if (len + 1 >= sizeof(key))
+				goto fail;
+			memcpy(key, dst->e[j].path, len);
+			key[len] = '/';
+			key[len + 1] = '\0';
+			k = lower_bound(dst, j + 1, key);
+			for (r = 0; k + r < dst->n && strncmp(dst->e[k + r].path,
+			    key, len + 1) == 0; r++)
+				;
+			while (r-- > 0)
+				if (!gone[k + r]) {
+					gone[k + r] = 1;
+					if (push(p, PLAN_DELETE,
+					    &dst->e[k + r]) == -1)
 						goto fail;
 				}
 			if (push(p, PLAN_DELETE, &dst->e[j++]) == -1 ||

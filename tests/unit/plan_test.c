@@ -1,11 +1,14 @@
 /*
  * syncd/plan.c: the difference of two manifests, in order, with the
- * guards of an empty source and max-delete.
+ * guards of an empty source and max-delete; and a tree whose every
+ * directory became a file is planned in time linear in its size (the
+ * plan used to scan the whole manifest for each change of type).
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "plan.h"
 #include "tap.h"
@@ -107,5 +110,47 @@ main(void)
 	plan_free(&p);
 	scan_manifest_free(&src);
 	scan_manifest_free(&dst);
+
+	/* 60,000 directories, each with a file, all become files */
+	{
+		struct timespec	 t0, t1;
+		char		 path[32];
+		double		 secs;
+		int		 i, n = 60000, twice = 0;
+
+		memset(&src, 0, sizeof(src));
+		memset(&dst, 0, sizeof(dst));
+		for (i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "d%06d", i);
+			add(&src, path, SCAN_FILE, "now a file", 0644);
+			add(&dst, path, SCAN_DIR, NULL, 0755);
+			snprintf(path, sizeof(path), "d%06d/f", i);
+			add(&dst, path, SCAN_FILE, "inside", 0644);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0,
+		    "%d changes of type: planned", n);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		for (i = 0; i + 1 < (int)p.n; i++)
+			if (p.item[i].kind == PLAN_DELETE &&
+			    p.item[i + 1].kind == PLAN_DELETE &&
+			    p.item[i].e == p.item[i + 1].e)
+				twice++;
+		ok(p.ndelete == (size_t)2 * n && p.nsend == (size_t)n &&
+		    twice == 0, "each directory and its file deleted once, "
+		    "each file sent (%zu deletions, %zu sends)", p.ndelete,
+		    p.nsend);
+		ok(p.n > 3 && p.item[0].kind == PLAN_DELETE &&
+		    strcmp(p.item[0].e->path, "d000000/f") == 0 &&
+		    strcmp(p.item[1].e->path, "d000000") == 0 &&
+		    p.item[2].kind == PLAN_FILE,
+		    "the content goes first, then the directory, then the file");
+		ok(secs < 10, "in %.2f s, not in time quadratic in the tree "
+		    "(a loaded machine keeps 10 s)", secs);
+		plan_free(&p);
+		scan_manifest_free(&src);
+		scan_manifest_free(&dst);
+	}
 	return (tap_done());
 }
