@@ -65,7 +65,7 @@ static const int sc_sync[] = {
 	SC(renameat), SC(renameat2), SC(fchmod), SC(fchmodat),
 	SC(utimensat), SC(fsync), SC(fdatasync), SC(syncfs), SC(ftruncate),
 	SC(fallocate), SC(getdents64), SC(statx), SC(readlinkat),
-	SC(symlinkat), SC(inotify_init1), SC(inotify_add_watch),
+	SC(symlinkat), SC(linkat), SC(inotify_init1), SC(inotify_add_watch),
 	SC(inotify_rm_watch), SC(pread64), SC(pwrite64), SC(fstatfs),
 	SC(dup), SC(dup3), SC(copy_file_range), SC(fchdir), SC(faccessat),
 	SC(faccessat2), SC(sync_file_range), SC(sysinfo),	/* glibc qsort asks for the memory size */
