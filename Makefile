@@ -116,6 +116,14 @@ netd_test_DIR =	netd
 dns_test_DIR =	dnsd
 lease_test_DIR =	heartbeatd
 
+# a hostile sync peer for the integration tests (tests/lib/hostile_peer.c)
+HOSTILE_OBJS =	$(O)/syncd/session.o $(O)/syncd/noise.o $(O)/syncd/wire.o \
+		$(O)/syncd/proto.o $(O)/syncd/apply.o $(O)/common/util.o \
+		$(O)/common/log.o
+$(B)/tests/hostile_peer: tests/lib/hostile_peer.c $(HOSTILE_OBJS) $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isyncd $(LDFLAGS) -o $@ $< $(HOSTILE_OBJS) $(LDLIBS)
+
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $$($$*_OBJS) $(B)/flags
 	@mkdir -p $(@D)
@@ -157,7 +165,7 @@ install: all
 check-unit: all $(UNIT)
 	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t
 
-check: all $(UNIT)
+check: all $(UNIT) $(B)/tests/hostile_peer
 	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
 	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/integration/*.t
 

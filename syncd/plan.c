@@ -139,8 +139,8 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 			key[len] = '/';
 			key[len + 1] = '\0';
 			k = lower_bound(dst, j + 1, key);
-			for (r = 0; k + r < dst->n && strncmp(dst->e[k + r].path,
-			    key, len + 1) == 0; r++)
+			for (r = 0; k + r < dst->n &&
+			    strncmp(dst->e[k + r].path, key, len + 1) == 0; r++)
 				;
 			while (r-- > 0)
 				if (!gone[k + r]) {

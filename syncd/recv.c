@@ -214,6 +214,13 @@ recv_frame(struct conn *c, struct proto_msg *m)
 	case P_BEGIN:
 		if (c->in_file)
 			goto unexpected;
+		/* the sender commits a batch at 1,000 files or 4 MiB */
+		if (c->batch != NULL && (c->batch->n >= APPLY_MAXBATCH ||
+		    c->batch->bytes >= APPLY_MAXBYTES)) {
+			conn_close(c, "a batch past its limits (1,000 files, "
+			    "4 MiB)");
+			return (-1);
+		}
 		if (c->batch != NULL && c->batch->n > 0 && c->bdir != m->dir)
 			goto unexpected;
 		if (c->batch == NULL || c->batch->root != root) {

@@ -57,6 +57,7 @@ entry_copy(struct scan_entry *d, const struct scan_entry *s)
 	return (0);
 }
 
+/* An entry of the receiver's manifest: 0, -1 out of order, -2 closed. */
 static int
 remote_add(struct conn *c, const struct proto_msg *m)
 {
@@ -67,6 +68,14 @@ remote_add(struct conn *c, const struct proto_msg *m)
 		return (-1);
 	if (r->n > 0 && strcmp(r->e[r->n - 1].path, m->path) >= 0)
 		return (-1);	/* not sorted: plan_round needs it */
+	/* what a receiver's key can make this process hold is bounded */
+	c->mbytes += strlen(m->path) + (m->ftype == SCAN_LINK ?
+	    strlen(m->target) : 0);
+	if (r->n >= MANIFEST_MAX_ENTRIES || c->mbytes > MANIFEST_MAX_BYTES) {
+		conn_close(c, "the receiver's manifest is over its bounds "
+		    "(1,000,000 entries a directory, 128 MiB of names)");
+		return (-2);
+	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 256;
 		if ((ne = reallocarray(r->e, r->cap, sizeof(*ne))) == NULL)
@@ -430,6 +439,7 @@ int
 send_frame(struct conn *c, struct proto_msg *m)
 {
 	char	 why[320];
+	int	 rc;
 
 	switch (m->type) {
 	case P_REFUSE:
@@ -437,9 +447,9 @@ send_frame(struct conn *c, struct proto_msg *m)
 		conn_close(c, why);
 		return (-1);
 	case P_ENTRY:
-		if (c->state != C_WAIT || remote_add(c, m) == -1)
+		if (c->state != C_WAIT || (rc = remote_add(c, m)) == -1)
 			break;
-		return (0);
+		return (rc == 0 ? 0 : -1);
 	case P_RESUME:
 		if (c->state != C_WAIT || c->rs.set || c->mdir != 0)
 			break;

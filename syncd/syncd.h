@@ -30,6 +30,8 @@
 #define UNAUTH_LOG_MS	60000		/* a refused address logged again */
 #define ACCEPT_PAUSE_MS	1000		/* out of descriptors: listen again */
 #define RESUME_CHUNK	(4ULL << 20)	/* files resume at a multiple */
+#define MANIFEST_MAX_ENTRIES 1000000	/* a receiver's, per directory */
+#define MANIFEST_MAX_BYTES (128ULL << 20) /* of its names, all directories */
 
 struct sync_dir {
 	char		 path[PATH_LEN];
@@ -83,6 +85,7 @@ struct conn {
 	/* sender */
 	struct scan_manifest	*remote;	/* the receiver's tree */
 	uint32_t		 mdir;		/* its manifest: this dir next */
+	uint64_t		 mbytes;	/* its names' bytes so far */
 	struct snap		*snap;
 	struct plan		*plan;
 	uint32_t		 pdir;

@@ -131,7 +131,8 @@ main(void)
 		ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0,
 		    "%d changes of type: planned", n);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		secs = (t1.tv_sec - t0.tv_sec) +
+		    (t1.tv_nsec - t0.tv_nsec) / 1e9;
 		for (i = 0; i + 1 < (int)p.n; i++)
 			if (p.item[i].kind == PLAN_DELETE &&
 			    p.item[i + 1].kind == PLAN_DELETE &&
@@ -145,7 +146,8 @@ main(void)
 		    strcmp(p.item[0].e->path, "d000000/f") == 0 &&
 		    strcmp(p.item[1].e->path, "d000000") == 0 &&
 		    p.item[2].kind == PLAN_FILE,
-		    "the content goes first, then the directory, then the file");
+		    "the content goes first, then the directory, then the "
+		    "file");
 		ok(secs < 10, "in %.2f s, not in time quadratic in the tree "
 		    "(a loaded machine keeps 10 s)", secs);
 		plan_free(&p);
