@@ -36,6 +36,7 @@
 #define DEFAULT_SYNC_INTERVAL	30000
 #define DEFAULT_SYNC_DELAY	1000
 #define DEFAULT_MAX_DELETE	10
+#define DEFAULT_ATTIC_KEEP	3
 #define DEFAULT_GARP_COUNT	3
 #define DEFAULT_GARP_INTERVAL	1000
 #define DEFAULT_PROBE_WAIT	100
@@ -146,6 +147,7 @@ enum imsg_type {
 	 * version (an upgrade installs the binary before the restart).
 	 */
 	IMSG_SYNC_FINAL_DONE,
+	IMSG_CTL_STATUS_ATTIC,
 	IMSG_MAX
 };
 
@@ -232,6 +234,7 @@ struct conf_sync_msg {
 	uint32_t	 delay;
 	uint32_t	 max_delete;	/* percent */
 	uint32_t	 alert_after;	/* ms */
+	uint32_t	 attic_keep;	/* epochs */
 	uint32_t	 ndirs;
 	char		 user[NAME_LEN];
 	uint8_t		 secret[KEY_LEN];
@@ -447,14 +450,21 @@ struct sync_peer_status {
 	char		 error[FAULT_LEN];
 };
 
+#define MAX_ATTICS	8	/* the newest shown */
+struct sync_attic_status {
+	int64_t		 epoch;
+	uint64_t	 files;		/* in every directory's attic */
+};
+
 struct sync_status_msg {
 	int64_t		 last_ok;	/* unix seconds, -1: never */
 	uint64_t	 files;		/* shipped or received since start */
 	uint64_t	 bytes;
 	uint32_t	 npeers;
-	uint32_t	 pad;
+	uint32_t	 nattics;
 	char		 last_error[FAULT_LEN];
 	struct sync_peer_status peer[MAX_SYNC_PEERS];
+	struct sync_attic_status attic[MAX_ATTICS];	/* newest first */
 };
 
 /* IMSG_SYNC_NOW, monitor -> syncd: failoverctl sync */
@@ -537,6 +547,12 @@ struct ctl_status_peer {
 	char		 state[16];
 	int64_t		 last_ok;	/* unix seconds, -1: never */
 	char		 error[FAULT_LEN];
+};
+
+/* IMSG_CTL_STATUS_ATTIC: one per attic, newest first */
+struct ctl_status_attic {
+	int64_t		 epoch;
+	uint64_t	 files;
 };
 
 /* requests carry this; unused fields are zero */

@@ -461,6 +461,7 @@ config_send(struct fo_conf *conf)
 		sm.interval = conf->sync->interval;
 		sm.delay = conf->sync->delay;
 		sm.max_delete = conf->sync->max_delete;
+		sm.attic_keep = conf->sync->attic_keep;
 		sm.alert_after = conf->sync->alert_after;
 		if (key_file_read(conf->sync->key_file, sm.secret, 1, errbuf,
 		    sizeof(errbuf)) == -1)

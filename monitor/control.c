@@ -292,6 +292,7 @@ control_status(struct ctl_conn *c)
 
 	struct ctl_status_node	 sn;
 	struct ctl_status_peer	 sp;
+	struct ctl_status_attic	 sa;
 	uint64_t		 now = timer_now();
 	uint32_t		 i;
 
@@ -333,6 +334,13 @@ control_status(struct ctl_conn *c)
 		strlcpy(sp.error, mon.sync.peer[i].error, sizeof(sp.error));
 		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_PEER, 0, 0, -1, &sp,
 		    sizeof(sp));
+	}
+	for (i = 0; i < mon.sync.nattics && i < MAX_ATTICS; i++) {
+		memset(&sa, 0, sizeof(sa));
+		sa.epoch = mon.sync.attic[i].epoch;
+		sa.files = mon.sync.attic[i].files;
+		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_ATTIC, 0, 0, -1, &sa,
+		    sizeof(sa));
 	}
 	for (i = 0; i < mon.nodes.n && i < MAX_NODES; i++) {
 		memset(&sn, 0, sizeof(sn));

@@ -163,7 +163,7 @@ json_time(int64_t secs)
 static void
 print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
     struct ctl_status_node *nodes, int nnodes, struct ctl_status_peer *peers,
-    int npeers, int json)
+    int npeers, struct ctl_status_attic *attics, int nattics, int json)
 {
 	char	 buf[ADDR_STRLEN];
 	int	 i;
@@ -219,6 +219,11 @@ print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
 			json_strn(peers[i].error);
 			printf("}");
 		}
+		printf("],\"attic\":[");
+		for (i = 0; i < nattics; i++)
+			printf("%s{\"epoch\":%lld,\"files\":%llu}",
+			    i ? "," : "", (long long)attics[i].epoch,
+			    (unsigned long long)attics[i].files);
 		printf("]}");
 		printf(",\"fault\":");
 		json_strn(st->fault);
@@ -272,6 +277,12 @@ print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
 	for (i = 0; i < npeers; i++)
 		printf("  %-20s %-12s %s\n", peers[i].node, peers[i].state,
 		    or_dash(peers[i].error));
+	printf("attic:%s", nattics ? "" : "      -");
+	for (i = 0; i < nattics; i++)
+		printf("%s epoch %lld (%llu files)", i ? "," : "",
+		    (long long)attics[i].epoch,
+		    (unsigned long long)attics[i].files);
+	printf("\n");
 }
 
 static int
@@ -304,11 +315,13 @@ ctl_main(int argc, char *argv[])
 	struct ctl_status_vip	 vips[64];
 	struct ctl_status_node	 nodes[64];
 	struct ctl_status_peer	 peers[MAX_SYNC_PEERS];
+	struct ctl_status_attic	 attics[MAX_ATTICS];
 	struct pollfd		 pfd;
 	const char		*sockpath = CONTROL_SOCKET, *errstr;
 	ssize_t			 n;
 	int			 ch, json = 0, nvips = 0, nnodes = 0, done = 0;
 	int			 rc = 0, have_status = 0, timeout, npeers = 0;
+	int			 nattics = 0;
 	struct history_line_msg	 hl;
 
 	while ((ch = getopt(argc, argv, "+s:")) != -1) {
@@ -458,6 +471,14 @@ ctl_main(int argc, char *argv[])
 					errx(1, "bad answer");
 				npeers++;
 				break;
+			case IMSG_CTL_STATUS_ATTIC:
+				if (nattics >= MAX_ATTICS)
+					break;
+				if (imsg_get_data(&imsg, &attics[nattics],
+				    sizeof(attics[0])) == -1)
+					errx(1, "bad answer");
+				nattics++;
+				break;
 			case IMSG_HISTORY_LINE:
 				if (imsg_get_data(&imsg, &hl, sizeof(hl)) ==
 				    -1 || !STR_OK(hl.line))
@@ -476,7 +497,7 @@ ctl_main(int argc, char *argv[])
 	}
 	if (have_status)
 		print_status(&st, vips, nvips, nodes, nnodes, peers, npeers,
-		    json);
+		    attics, nattics, json);
 	imsgbuf_clear(&ibuf);
 	close(ibuf.fd);
 	return (rc);

@@ -534,7 +534,7 @@ monitor_dispatch_child(enum proc_id id)
 
 			if (imsg_get_data(&imsg, &ss, sizeof(ss)) == -1 ||
 			    ss.npeers > MAX_SYNC_PEERS ||
-			    !STR_OK(ss.last_error))
+			    ss.nattics > MAX_ATTICS || !STR_OK(ss.last_error))
 				fatalx("bad IMSG_SYNC_STATUS");
 			for (i = 0; i < ss.npeers; i++)
 				if (!STR_OK(ss.peer[i].node) ||
@@ -568,7 +568,8 @@ monitor_dispatch_child(enum proc_id id)
 			    !STR_OK(am.name) || !STR_OK(am.detail))
 				fatalx("bad IMSG_SYNC_ALERT");
 			if (strcmp(am.name, "sync-failed") != 0 &&
-			    strcmp(am.name, "peer-down") != 0)
+			    strcmp(am.name, "peer-down") != 0 &&
+			    strcmp(am.name, "attic") != 0)
 				fatalx("bad alert from syncd");
 			alert(am.name, "%s", am.detail);
 			break;

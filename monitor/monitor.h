@@ -106,6 +106,7 @@ struct conf_sync {
 	uint32_t		 interval;
 	uint32_t		 delay;
 	uint32_t		 max_delete;
+	uint32_t		 attic_keep;	/* epochs */
 	uint32_t		 alert_after;
 	TAILQ_HEAD(, conf_dir)	 dirs;
 	struct conf_where	 where;

@@ -92,8 +92,9 @@ typedef struct {
 %}
 
 %token	ADDRESS ALERT ALGORITHM CHECK CLUSTER COMMAND CONTROL COUNT DATABASE
-%token	ALERTAFTER DEAD DELAY DIRECTORY EXCLUDE FALL FROM GARP GROUP HEARTBEAT HOSTNAME
-%token	INCLUDE INTERFACE INTERVAL KEY KEYFILE LABEL LISTEN MAIL MARGIN
+%token	ALERTAFTER ATTIC DEAD DELAY DIRECTORY EXCLUDE FALL FROM GARP GROUP
+%token	HEARTBEAT HOSTNAME
+%token	INCLUDE INTERFACE INTERVAL KEEP KEY KEYFILE LABEL LISTEN MAIL MARGIN
 %token	MAXDELETE NO NODE OFF ON ONACTIVE ONFAULT ONSTANDBY PORT PREEMPT
 %token	PRIORITY PROBE PUBLICKEY REFRESH REPLY REQUEST RISE SCRIPTUSER SECRET
 %token	SECRETFILE SERVER SLACK SOCKET SYNC TIMEOUT TO TTL TYPE USER VIA VIP
@@ -353,6 +354,7 @@ main		: CLUSTER STRING		{
 			conf->sync->delay = DEFAULT_SYNC_DELAY;
 			conf->sync->max_delete = DEFAULT_MAX_DELETE;
 			conf->sync->alert_after = DEFAULT_SYNC_ALERT;
+			conf->sync->attic_keep = DEFAULT_ATTIC_KEEP;
 			where_set(&conf->sync->where);
 		} '{' syncopts '}'
 		| CONTROL ctlopts
@@ -663,6 +665,14 @@ syncopt		: LISTEN ON STRING		{
 			conf->sync->delay = $2;
 		}
 		| ALERTAFTER duration		{ conf->sync->alert_after = $2; }
+		| ATTIC KEEP NUMBER		{
+			if ($3 < 1 || $3 > 1000) {
+				yyerror("attic keep %lld: the number of epochs "
+				    "to keep, 1 to 1000", $3);
+				YYERROR;
+			}
+			conf->sync->attic_keep = $3;
+		}
 		| MAXDELETE STRING		{
 			const char	*errstr;
 			char		*pct;
@@ -879,6 +889,7 @@ lookup(char *s)
 		{ "alert",		ALERT },
 		{ "alert-after",	ALERTAFTER },
 		{ "algorithm",		ALGORITHM },
+		{ "attic",		ATTIC },
 		{ "check",		CHECK },
 		{ "cluster",		CLUSTER },
 		{ "command",		COMMAND },
@@ -898,6 +909,7 @@ lookup(char *s)
 		{ "include",		INCLUDE },
 		{ "interface",		INTERFACE },
 		{ "interval",		INTERVAL },
+		{ "keep",		KEEP },
 		{ "key",		KEY },
 		{ "key-file",		KEYFILE },
 		{ "label",		LABEL },

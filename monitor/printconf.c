@@ -177,8 +177,9 @@ print_fixed(FILE *f, struct fo_conf *conf)
 		fprintf(f, "\n\tuser ");
 		print_str(f, s->user);
 		fprintf(f, "\n\tinterval %s delay %s max-delete %u%% "
-		    "alert-after %s\n", dur(s->interval), dur(s->delay),
-		    s->max_delete, dur(s->alert_after));
+		    "alert-after %s\n\tattic keep %u\n", dur(s->interval),
+		    dur(s->delay), s->max_delete, dur(s->alert_after),
+		    s->attic_keep);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -77,6 +78,27 @@ apply_path_valid(const char *p, size_t len)
 		start = i + 1;
 	}
 	return (1);
+}
+
+/*
+ * Does a path name what only syncd makes: the attic (".failoverd-attic")
+ * or a temporary file (".failoverd.*"), in any component?  A peer may
+ * not name them, and a scan neither ships nor deletes them.
+ */
+int
+apply_path_reserved(const char *p)
+{
+	const char	*c = p;
+
+	for (;;) {
+		if (strncmp(c, ".failoverd.", 11) == 0 ||
+		    (strncmp(c, ".failoverd-attic", 16) == 0 &&
+		    (c[16] == '/' || c[16] == '\0')))
+			return (1);
+		if ((c = strchr(c, '/')) == NULL)
+			return (0);
+		c++;
+	}
 }
 
 /*
@@ -380,6 +402,8 @@ apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
  * missing between the two renames (a reader sees the old file or the
  * new one); what is deleted, or a directory, is moved.
  */
+static uint64_t	 attic_kept;
+
 static int
 to_attic(int root, int parent, const char *name, const char *path,
     const char *attic, int replacing)
@@ -407,8 +431,145 @@ to_attic(int root, int parent, const char *name, const char *path,
 		rc = renameat(parent, name, afd, base);
 	if (rc == 0)
 		rc = fsync(afd);
+	if (rc == 0)
+		attic_kept++;
 	close(afd);
 	return (rc);
+}
+
+/* How many entries went to an attic since the last call. */
+uint64_t
+apply_attic_taken(void)
+{
+	uint64_t	 n = attic_kept;
+
+	attic_kept = 0;
+	return (n);
+}
+
+/* A directory entry that is a directory (not a link to one). */
+static int
+is_dir(int dirfd, const struct dirent *de)
+{
+	struct stat	 st;
+
+	if (de->d_type != DT_UNKNOWN)
+		return (de->d_type == DT_DIR);
+	return (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode));
+}
+
+/*
+ * Walk what name holds beneath dirfd, depth first: count the entries
+ * that are not directories, and remove everything when rm is set.
+ */
+static int
+walk(int dirfd, const char *name, int rm, uint64_t *files, int depth)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, rc = 0;
+
+	if (depth > 128) {
+		errno = ELOOP;
+		return (-1);
+	}
+	if ((fd = apply_open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY,
+	    0)) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (is_dir(fd, de))
+			rc = walk(fd, de->d_name, rm, files, depth + 1);
+		else {
+			(*files)++;
+			if (rm && unlinkat(fd, de->d_name, 0) == -1 &&
+			    errno != ENOENT)
+				rc = -1;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && rm && unlinkat(dirfd, name, AT_REMOVEDIR) == -1 &&
+	    errno != ENOENT)
+		rc = -1;
+	return (rc);
+}
+
+static int
+epoch_cmp(const void *a, const void *b)
+{
+	const struct apply_attic *x = a, *y = b;
+
+	return (x->epoch < y->epoch ? 1 : x->epoch > y->epoch ? -1 : 0);
+}
+
+/*
+ * The attics beneath root, newest first, at most max, with the number of
+ * files each holds; with keep > 0 those past the newest keep are removed
+ * first.  The number found, or -1.
+ */
+int
+apply_attic_list(int root, unsigned int keep, struct apply_attic *a,
+    int max)
+{
+	struct apply_attic	*all = NULL, *na;
+	struct dirent		*de;
+	DIR			*d;
+	char			*end;
+	size_t			 n = 0, cap = 0, i;
+	long long		 e;
+	int			 fd, rc = 0, out = 0;
+
+	if ((fd = apply_open_beneath(root, ATTIC_DIR, O_RDONLY | O_DIRECTORY,
+	    0)) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		errno = 0;
+		e = strtoll(de->d_name, &end, 10);
+		if (!is_dir(fd, de) || *end != '\0' || end == de->d_name ||
+		    e < 1 || errno != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((na = reallocarray(all, cap,
+			    sizeof(*na))) == NULL) {
+				rc = -1;
+				break;
+			}
+			all = na;
+		}
+		all[n].epoch = e;
+		all[n++].files = 0;
+	}
+	if (rc == 0 && n > 0)
+		qsort(all, n, sizeof(*all), epoch_cmp);
+	for (i = 0; rc == 0 && i < n; i++) {
+		char	 name[32];
+
+		snprintf(name, sizeof(name), "%lld", (long long)all[i].epoch);
+		if (keep > 0 && i >= keep) {
+			rc = walk(dirfd(d), name, 1, &all[i].files, 0);
+			continue;
+		}
+		rc = walk(dirfd(d), name, 0, &all[i].files, 0);
+		if (rc == 0 && out < max)
+			a[out++] = all[i];
+	}
+	if (rc == 0 && keep > 0 && n > keep)
+		rc = fsync(dirfd(d));
+	closedir(d);
+	free(all);
+	return (rc == -1 ? -1 : out);
 }
 
 /*

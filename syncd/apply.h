@@ -23,6 +23,14 @@ struct apply_file {
 	uint64_t	 kicked;	/* writeback started up to here */
 };
 
+#define ATTIC_DIR	".failoverd-attic"
+
+/* An attic: what the first round of an epoch replaced or deleted. */
+struct apply_attic {
+	int64_t		 epoch;
+	uint64_t	 files;
+};
+
 struct apply_dir {
 	int		 fd;
 	char		*path;		/* relative to the root, "" for it */
@@ -40,6 +48,9 @@ struct apply_batch {
 
 int	 apply_open_beneath(int, const char *, int, mode_t);
 int	 apply_path_valid(const char *, size_t);
+int	 apply_path_reserved(const char *);
+uint64_t apply_attic_taken(void);
+int	 apply_attic_list(int, unsigned int, struct apply_attic *, int);
 int	 apply_open_parent(int, const char *, int, char *, size_t);
 struct apply_batch *apply_batch_new(int);
 void	 apply_batch_free(struct apply_batch *);

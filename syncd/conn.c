@@ -107,12 +107,15 @@ conn_connect(struct speer *sp)
 	return (c);
 }
 
-/* The address of a configured node?  A v4-mapped one counts as IPv4. */
+/* The address of a node of the configuration, this one included. */
 static int
 node_addr(const struct fo_addr *a)
 {
 	int	 i;
 
+	if (syncd.self_addr.af == a->af && memcmp(&syncd.self_addr.a, &a->a,
+	    a->af == AF_INET ? sizeof(a->a.v4) : sizeof(a->a.v6)) == 0)
+		return (1);
 	for (i = 0; i < syncd.npeers; i++) {
 		const struct fo_addr	*p = &syncd.peers[i].c.addr;
 

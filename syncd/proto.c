@@ -183,6 +183,9 @@ proto_decode(uint8_t type, const uint8_t *body, size_t len,
 		    "empty component or over-long)", vis);
 		return (-1);
 	}
+	if (has_path && apply_path_reserved(m->path))
+		return (reject(err, errlen, "a reserved name (.failoverd-attic "
+		    "or .failoverd.*)"));
 	return (0);
 }
 

@@ -124,11 +124,10 @@ fence(struct conn *c, struct proto_msg *m)
 	TAILQ_FOREACH(o, &syncd.conns, entry)
 		if (o != c && !o->sender && !o->dead && o->state >= C_MANIFEST)
 			conn_close(o, "replaced by a new session");
-	if (syncd.attic_epoch != m->epoch) {
-		/* the first session of an epoch keeps what it replaces */
-		snprintf(c->attic, sizeof(c->attic), "%s/%lld", ATTIC,
+	if (syncd.attic_done != m->epoch) {
+		/* the epoch's first round keeps what it replaces */
+		snprintf(c->attic, sizeof(c->attic), "%s/%lld", ATTIC_DIR,
 		    (long long)m->epoch);
-		syncd.attic_epoch = m->epoch;
 	}
 	if ((c->local = calloc(syncd.ndirs, sizeof(*c->local))) == NULL)
 		fatal("calloc");
@@ -335,6 +334,15 @@ recv_frame(struct conn *c, struct proto_msg *m)
 			/* a round done without it: the part is not needed */
 			recv_resume_drop();
 			c->resume_offered = 0;
+		}
+		if (c->attic[0] != '\0') {
+			/* the epoch's first round is over: in place from now */
+			uint64_t	 n = apply_attic_taken();
+
+			syncd.attic_done = c->epoch;
+			c->attic[0] = '\0';
+			if (n > 0)
+				syncd_attics(c->epoch, n);
 		}
 		memset(&msg, 0, sizeof(msg));
 		msg.type = P_DONE;

@@ -14,6 +14,7 @@
 #endif
 #include <sys/tree.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -197,6 +198,27 @@ scan_hash_entry(int root, struct scan_cache *c, struct scan_entry *e)
 	return (rc);
 }
 
+
+/*
+ * A temporary file of syncd's making: ".failoverd." and 8 hex digits, a
+ * regular file of the sync user.  The application's own ".failoverd.*"
+ * files are left alone.
+ */
+static int
+own_temp(int dirfd, const char *name)
+{
+	struct stat	 st;
+	size_t		 i;
+
+	if (strlen(name) != 19)
+		return (0);
+	for (i = 11; i < 19; i++)
+		if (!isxdigit((unsigned char)name[i]) ||
+		    isupper((unsigned char)name[i]))
+			return (0);
+	return (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_uid == geteuid());
+}
 /*
  * A pattern with a slash matches the path relative to the directory
  * (FNM_PATHNAME); one without matches the name at any depth, so
@@ -256,8 +278,10 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 		    strcmp(de->d_name, ".failoverd-attic") == 0)
 			continue;
 		if (strncmp(de->d_name, ".failoverd.", 11) == 0) {
-			/* a batch's temporary file, left by a crash */
-			if (c->clean_temps && (c->keep[0] == '\0' ||
+			/* reserved: never shipped; removed only when it is a
+			 * batch's temporary file a crash left (a receiver) */
+			if (c->clean_temps && own_temp(dirfd, de->d_name) &&
+			    (c->keep[0] == '\0' ||
 			    strcmp(de->d_name, c->keep) != 0))
 				unlinkat(dirfd, de->d_name, 0);
 			continue;

@@ -69,7 +69,7 @@ syncd_main(int debug, int verbose)
 	TAILQ_INIT(&syncd.conns);
 	syncd.epoch = -1;
 	syncd.seen.epoch = -1;
-	syncd.attic_epoch = -1;
+	syncd.attic_done = -1;
 	syncd.last_ok = -1;
 
 	/* the user and the directories come with the configuration */
@@ -179,6 +179,8 @@ send_status(void)
 		    sizeof(st.peer[i].error));
 	}
 	st.npeers = syncd.npeers;
+	st.nattics = syncd.nattics;
+	memcpy(st.attic, syncd.attics, sizeof(st.attic));
 	imsg_compose(&ibuf_main, IMSG_SYNC_STATUS, 0, 0, -1, &st, sizeof(st));
 	syncd.status_dirty = 0;
 }
@@ -244,6 +246,62 @@ syncd_guard_failed(const char *why)
 	strlcpy(last_guard, why, sizeof(last_guard));
 	log_warnx("round stopped: %s", why);
 	send_alert("sync-failed", why);
+}
+
+/*
+ * The attics of every directory, newest first, summed by epoch; made
+ * is the epoch whose first round just kept n entries (0: a census at
+ * start), and then those past "attic keep" go and the alert is raised.
+ */
+void
+syncd_attics(int64_t made, uint64_t n)
+{
+	struct apply_attic	 a[MAX_ATTICS];
+	char			 why[FAULT_LEN + PATH_LEN];
+	uint32_t		 d, k;
+	int			 na, i;
+
+	syncd.nattics = 0;
+	for (d = 0; d < syncd.ndirs; d++) {
+		if ((na = apply_attic_list(syncd.dirs[d].fd, made > 0 ?
+		    syncd.conf.attic_keep : 0, a, MAX_ATTICS)) == -1) {
+			snprintf(why, sizeof(why), "%s/%s: %s",
+			    syncd.dirs[d].path, ATTIC_DIR, strerror(errno));
+			log_warnx("attic: %s", why);
+			continue;
+		}
+		for (i = 0; i < na; i++) {
+			for (k = 0; k < syncd.nattics; k++)
+				if (syncd.attics[k].epoch == a[i].epoch)
+					break;
+			if (k == syncd.nattics) {
+				if (k == MAX_ATTICS)
+					continue;
+				syncd.attics[k].epoch = a[i].epoch;
+				syncd.attics[k].files = 0;
+				syncd.nattics++;
+			}
+			syncd.attics[k].files += a[i].files;
+		}
+	}
+	/* newest first, across the directories too */
+	for (k = 1; k < syncd.nattics; k++)
+		for (d = k; d > 0 && syncd.attics[d - 1].epoch <
+		    syncd.attics[d].epoch; d--) {
+			struct sync_attic_status	 t = syncd.attics[d];
+
+			syncd.attics[d] = syncd.attics[d - 1];
+			syncd.attics[d - 1] = t;
+		}
+	syncd.status_dirty = 1;
+	if (made > 0 && n > 0) {
+		snprintf(why, sizeof(why), "the first round of epoch %lld kept "
+		    "%llu replaced or deleted entries in %s/%lld",
+		    (long long)made, (unsigned long long)n, ATTIC_DIR,
+		    (long long)made);
+		log_notice("%s", why);
+		send_alert("attic", why);
+	}
 }
 
 void
@@ -694,8 +752,10 @@ syncd_dispatch(void)
 			    cp.npubkeys < 1 || cp.npubkeys > MAX_PUBKEYS ||
 			    !STR_OK(cp.name))
 				fatalx("bad IMSG_CONF_PEER");
-			if (strcmp(cp.name, syncd.conf.node) == 0)
+			if (strcmp(cp.name, syncd.conf.node) == 0) {
+				syncd.self_addr = cp.addr;
 				break;
+			}
 			sp = &syncd.peers[syncd.npeers];
 			sp->c = cp;
 			sp->port = cp.port ? cp.port : syncd.conf.port;
@@ -746,6 +806,7 @@ syncd_dispatch(void)
 			    imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_CONF_END");
 			conf_state = 2;
+			syncd_attics(0, 0);	/* what earlier epochs kept */
 			log_debug("configuration: %u directories, %d peers",
 			    syncd.ndirs, syncd.npeers);
 			break;
@@ -761,6 +822,10 @@ syncd_dispatch(void)
 				log_info("no longer active: receiving");
 			syncd.role = rm.role;
 			syncd.forced = rm.forced;
+			/* temporary files are a receiver's: only it cleans */
+			for (k = 0; k < (int)syncd.ndirs; k++)
+				scan_cache_clean_temps(syncd.dirs[k].cache,
+				    rm.role != ROLE_ACTIVE);
 			if (rm.role == ROLE_ACTIVE)
 				syncd.epoch = rm.epoch;
 			syncd.status_dirty = 1;

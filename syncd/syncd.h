@@ -21,7 +21,6 @@
 
 #define MAX_DIRS	64
 #define MAX_EXCLUDES	32
-#define ATTIC		".failoverd-attic"
 #define MAX_INFLIGHT	4		/* batches sent and not acknowledged */
 #define REKEY_MS	3600000		/* a new handshake every hour */
 #define OPEN_TIMEOUT_MS	10000		/* sender: for a session to open */
@@ -115,7 +114,7 @@ struct conn {
 	struct scan_manifest	*local;
 	uint32_t		 sdir;
 	size_t			 sidx;
-	char			 attic[32];	/* "": not the first session */
+	char			 attic[32];	/* "": a later round */
 	struct apply_batch	*batch;
 	uint32_t		 bdir;
 	struct apply_file	 f;
@@ -162,13 +161,16 @@ struct syncd {
 	struct speer		 peers[MAX_SYNC_PEERS];
 	struct session_peer	 speers[MAX_SYNC_PEERS];
 	int			 npeers;
+	struct fo_addr		 self_addr;	/* this node's, a node's too */
 	struct sync_dir		 dirs[MAX_DIRS];
 	uint32_t		 ndirs;
 	uint32_t		 role;
 	uint32_t		 forced;	/* demoting: the lease is lost */
 	int64_t			 epoch;		/* held, when active */
 	struct seen_msg		 seen;
-	int64_t			 attic_epoch;	/* the last fenced at */
+	int64_t			 attic_done;	/* its first round is over */
+	struct sync_attic_status attics[MAX_ATTICS];	/* newest first */
+	uint32_t		 nattics;
 	struct resume		 resume;
 	TAILQ_HEAD(, conn)	 conns;
 	struct snap		*snap;		/* the newest */
@@ -199,6 +201,7 @@ void		 syncd_peer_ok(struct speer *);
 void		 syncd_round_wanted(uint64_t);
 void		 syncd_ctl_peer_done(struct speer *, int, const char *);
 void		 syncd_guard_failed(const char *);
+void		 syncd_attics(int64_t, uint64_t);
 void		 syncd_snap_unref(struct snap *);
 
 /* conn.c */

@@ -210,6 +210,14 @@ play_sender(const char *scenario, unsigned int ndirs)
 		m.data = (const uint8_t *)"xyz";
 		m.datalen = 3;
 		put(&m);
+	} else if (strcmp(scenario, "reserved") == 0) {
+		/* a name that is syncd's: the attic */
+		memset(&m, 0, sizeof(m));
+		m.type = P_BEGIN;
+		strlcpy(m.path, ".failoverd-attic/9/planted", sizeof(m.path));
+		m.mode = 0644;
+		m.size = 1;
+		put(&m);
 	} else
 		errx(2, "no sender scenario %s", scenario);
 }
