@@ -249,6 +249,7 @@ int
 apply_file_begin(struct apply_batch *b, const char *path,
     struct apply_file *f)
 {
+	struct stat	 st;
 	uint32_t	 r;
 	int		 tries;
 
@@ -264,10 +265,11 @@ apply_file_begin(struct apply_batch *b, const char *path,
 	}
 	if (f->fd == -1)
 		return (-1);
-	if ((f->path = strdup(path)) == NULL) {
+	if (fstat(f->fd, &st) == -1 || (f->path = strdup(path)) == NULL) {
 		apply_file_abort(b, f);
 		return (-1);
 	}
+	f->ino = st.st_ino;
 	return (0);
 }
 
@@ -277,8 +279,10 @@ apply_file_begin(struct apply_batch *b, const char *path,
  */
 int
 apply_file_resume(struct apply_batch *b, const char *path, const char *tmp,
-    uint64_t off, struct apply_file *f)
+    uint64_t off, uint64_t ino, struct apply_file *f)
 {
+	struct stat	 st;
+
 	if (file_place(b, path, f) == -1)
 		return (-1);
 	if (strlcpy(f->tmp, tmp, sizeof(f->tmp)) >= sizeof(f->tmp) ||
@@ -286,14 +290,25 @@ apply_file_resume(struct apply_batch *b, const char *path, const char *tmp,
 		errno = EINVAL;
 		return (-1);
 	}
-	if ((f->fd = apply_open_beneath(b->d[f->dir].fd, tmp, O_WRONLY, 0)) ==
-	    -1)
+	/* without blocking, and only the file this process kept: not a FIFO
+	 * or another file put in its place meanwhile */
+	if ((f->fd = apply_open_beneath(b->d[f->dir].fd, tmp,
+	    O_RDWR | O_NONBLOCK, 0)) == -1)
 		return (-1);
+	if (fstat(f->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_ino != ino || st.st_uid != geteuid() ||
+	    (uint64_t)st.st_size < off) {
+		close(f->fd);
+		f->fd = -1;
+		errno = ESTALE;
+		return (-1);
+	}
 	if ((f->path = strdup(path)) == NULL) {
 		close(f->fd);
 		f->fd = -1;
 		return (-1);
 	}
+	f->ino = ino;
 	f->size = f->kicked = off;
 	return (0);
 }

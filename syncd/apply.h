@@ -21,6 +21,7 @@ struct apply_file {
 	char		*path;		/* relative to the root */
 	uint64_t	 size;
 	uint64_t	 kicked;	/* writeback started up to here */
+	uint64_t	 ino;		/* of the temporary file */
 };
 
 #define ATTIC_DIR	".failoverd-attic"
@@ -57,7 +58,7 @@ void	 apply_batch_free(struct apply_batch *);
 int	 apply_file_begin(struct apply_batch *, const char *,
 	    struct apply_file *);
 int	 apply_file_resume(struct apply_batch *, const char *, const char *,
-	    uint64_t, struct apply_file *);
+	    uint64_t, uint64_t, struct apply_file *);
 void	 apply_file_keep(struct apply_file *);
 int	 apply_unlink_temp(int, const char *, const char *);
 int	 apply_file_write(struct apply_file *, const void *, size_t,

@@ -129,6 +129,8 @@ proto_decode(uint8_t type, const uint8_t *body, size_t len,
 		r.left = 0;
 		break;
 	case P_END:
+		getbytes(&r, m->hash, sizeof(m->hash));
+		break;
 	case P_DONE:
 		break;
 	case P_LINK:
@@ -279,6 +281,8 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t max)
 		putbytes(&w, m->data, m->datalen);
 		break;
 	case P_END:
+		putbytes(&w, m->hash, sizeof(m->hash));
+		break;
 	case P_DONE:
 		break;
 	case P_LINK:

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "syncd.h"
@@ -149,6 +150,15 @@ fence(struct conn *c, struct proto_msg *m)
 	    c->addr, (long long)c->epoch, c->attic[0] ? ", attic " : "",
 	    c->attic);
 	c->state = C_MANIFEST;
+	if (syncd.resume.set && (syncd.resume.epoch != c->epoch ||
+	    strcmp(syncd.resume.holder, c->node) != 0)) {
+		/* a part is resumed only by who sent it, at that epoch */
+		log_info("the kept part of %s (from %s at epoch %lld) goes: "
+		    "this session is %s's at epoch %lld", syncd.resume.path,
+		    syncd.resume.holder, (long long)syncd.resume.epoch,
+		    c->node, (long long)c->epoch);
+		recv_resume_drop();
+	}
 	if (syncd.resume.set) {
 		memset(&msg, 0, sizeof(msg));
 		msg.type = P_RESUME;
@@ -159,6 +169,28 @@ fence(struct conn *c, struct proto_msg *m)
 		strlcpy(msg.path, syncd.resume.path, sizeof(msg.path));
 		c->resume_offered = 1;
 		return (conn_send(c, &msg, 0));
+	}
+	return (0);
+}
+
+/* The part of a resumed file that came before: into its hash. */
+static int
+hash_kept(struct conn *c)
+{
+	static uint8_t	 buf[1 << 16];
+	uint64_t	 off = 0;
+	ssize_t		 n;
+
+	while (off < syncd.resume.off) {
+		n = pread(c->f.fd, buf, syncd.resume.off - off < sizeof(buf) ?
+		    syncd.resume.off - off : sizeof(buf), off);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return (-1);
+		}
+		crypto_generichash_update(&c->fh, buf, n);
+		off += n;
 	}
 	return (0);
 }
@@ -192,8 +224,9 @@ int
 recv_frame(struct conn *c, struct proto_msg *m)
 {
 	const char	*attic = c->attic[0] ? c->attic : NULL;
+	uint8_t		 h[SCAN_HASHLEN];
 	int		 root;
-	char		 why[64];
+	char		 why[PATH_MAX + 64];
 
 	if (c->state == C_WAIT) {
 		if (m->type != P_FENCE)
@@ -238,6 +271,7 @@ recv_frame(struct conn *c, struct proto_msg *m)
 		c->fdir = m->dir;
 		c->fsize = m->size;
 		c->fnext = 0;
+		crypto_generichash_init(&c->fh, NULL, 0, SCAN_HASHLEN);
 		c->fmode = m->mode;
 		c->fmtime = m->mtime_ns;
 		return (0);
@@ -249,10 +283,11 @@ recv_frame(struct conn *c, struct proto_msg *m)
 				 * broke: the kept file instead of a new one */
 				apply_file_abort(c->batch, &c->f);
 				if (apply_file_resume(c->batch,
-				    syncd.resume.path,
-				    syncd.resume.tmp, syncd.resume.off,
-				    &c->f) == -1) {
+				    syncd.resume.path, syncd.resume.tmp,
+				    syncd.resume.off, syncd.resume.ino,
+				    &c->f) == -1 || hash_kept(c) == -1) {
 					c->in_file = 0;
+					recv_resume_drop();
 					return (local_error(c, "cannot resume",
 					    syncd.resume.path));
 				}
@@ -271,16 +306,27 @@ recv_frame(struct conn *c, struct proto_msg *m)
 			goto unexpected;
 		if (apply_file_write(&c->f, m->data, m->datalen, m->off) == -1)
 			return (local_error(c, "cannot write", c->f.path));
+		crypto_generichash_update(&c->fh, m->data, m->datalen);
 		c->fnext += m->datalen;
 		return (0);
 	case P_END:
 		if (!c->in_file)
 			goto unexpected;
 		c->in_file = 0;
-		if (c->fnext != c->fsize) {
+		crypto_generichash_final(&c->fh, h, sizeof(h));
+		if (c->fnext != c->fsize || sodium_is_zero(m->hash,
+		    sizeof(m->hash))) {
 			/* it changed while it was read: the next round */
 			apply_file_abort(c->batch, &c->f);
 			return (0);
+		}
+		if (sodium_memcmp(h, m->hash, sizeof(h)) != 0) {
+			/* not what the sender read: never renamed in place */
+			snprintf(why, sizeof(why), "%s: not the content the "
+			    "sender read (its hash differs)", c->f.path);
+			apply_file_abort(c->batch, &c->f);
+			conn_close(c, why);
+			return (-1);
 		}
 		if (apply_file_end(c->batch, &c->f, c->fmode, c->fmtime) == -1)
 			return (local_error(c, "cannot write", m->path));
@@ -370,6 +416,10 @@ recv_abort(struct conn *c)
 		strlcpy(syncd.resume.path, c->f.path,
 		    sizeof(syncd.resume.path));
 		strlcpy(syncd.resume.tmp, c->f.tmp, sizeof(syncd.resume.tmp));
+		syncd.resume.ino = c->f.ino;
+		strlcpy(syncd.resume.holder, c->node,
+		    sizeof(syncd.resume.holder));
+		syncd.resume.epoch = c->epoch;
 		syncd.resume.size = c->fsize;
 		syncd.resume.mtime_ns = c->fmtime;
 		syncd.resume.off = c->fnext - c->fnext % RESUME_CHUNK;

@@ -119,6 +119,7 @@ hash_file(int dirfd, const char *name, const struct stat *st,
 {
 	crypto_generichash_state	 h;
 	struct cache_ent		 key, *e;
+	struct stat			 fst;
 	static uint8_t			 buf[1 << 16];
 	ssize_t				 n;
 	int				 fd;
@@ -135,8 +136,17 @@ hash_file(int dirfd, const char *name, const struct stat *st,
 		errno = EAGAIN;
 		return (-1);
 	}
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	/* non-blocking, and then it must be the file that was looked at: a
+	 * FIFO or another file swapped in meanwhile is left unhashed */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return (-1);
+	if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode) ||
+	    fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
+		close(fd);
+		errno = EAGAIN;
+		return (-1);
+	}
 	crypto_generichash_init(&h, NULL, 0, SCAN_HASHLEN);
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		crypto_generichash_update(&h, buf, n);
@@ -308,6 +318,8 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 		}
 		e->mode = st.st_mode & 07777;
 		e->mtime_ns = ns(&st.st_mtim);
+		e->dev = st.st_dev;
+		e->ino = st.st_ino;
 		if (S_ISREG(st.st_mode)) {
 			e->type = SCAN_FILE;
 			e->size = st.st_size;

@@ -21,11 +21,12 @@ struct scan_entry {
 	char		*path;		/* relative, no leading "./" */
 	char		*link;		/* SCAN_LINK: its target */
 	uint8_t		 type;
+	uint8_t		 hashed;	/* hash is the content's */
 	uint32_t	 mode;
 	uint64_t	 size;
 	int64_t		 mtime_ns;
+	uint64_t	 dev, ino;	/* local: what was scanned */
 	uint8_t		 hash[SCAN_HASHLEN];
-	uint8_t		 hashed;	/* hash is the content's */
 };
 
 struct scan_manifest {

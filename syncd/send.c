@@ -248,9 +248,10 @@ commit(struct conn *c)
 static int
 send_data(struct conn *c)
 {
-	struct stat	 st;
-	size_t		 want;
-	ssize_t		 n = 0;
+	struct proto_msg	 end;
+	struct stat		 st;
+	size_t			 want;
+	ssize_t			 n = 0;
 
 	want = c->fe->size - c->foff;
 	if (want > PROTO_MAXDATA)
@@ -274,7 +275,13 @@ send_data(struct conn *c)
 				return (0);
 		}
 	}
-	/* complete, or it shrank: a file changed while read is sent again */
+	/*
+	 * Complete, or it shrank: a file changed while read is sent again
+	 * next round, and its END says so with a hash of zeros (the receiver
+	 * drops what came); else END carries the hash of what was read.
+	 */
+	memset(&end, 0, sizeof(end));
+	end.type = P_END;
 	if (n < 0 || fstat(c->ffd, &st) == -1 ||
 	    (uint64_t)st.st_size != c->fe->size || c->foff != c->fe->size ||
 	    (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec !=
@@ -282,20 +289,22 @@ send_data(struct conn *c)
 		log_debug("peer %s: %s changed while it was sent", c->node,
 		    c->fe->path);
 		mark_dirty(c, c->pdir, c->fe->path);
-	} else if (!c->fe->hashed) {
-		/* read whole and unchanged: its hash, for the next rounds */
-		struct scan_entry	*e = (struct scan_entry *)c->fe;
+	} else {
+		crypto_generichash_final(&c->hs, end.hash, SCAN_HASHLEN);
+		if (!c->fe->hashed) {
+			/* read whole and unchanged: for the next rounds */
+			struct scan_entry	*e = (struct scan_entry *)c->fe;
 
-		crypto_generichash_final(&c->hs, e->hash, SCAN_HASHLEN);
-		e->hashed = 1;
-		scan_cache_put(syncd.dirs[c->pdir].cache, &st, e->hash);
+			memcpy(e->hash, end.hash, SCAN_HASHLEN);
+			e->hashed = 1;
+			scan_cache_put(syncd.dirs[c->pdir].cache, &st,
+			    e->hash);
+		}
 	}
 	close(c->ffd);
 	c->ffd = -1;
-	if (wire_send(&c->s.w, P_END, NULL, 0, 0) == -1) {
-		conn_close(c, "send buffer full");
+	if (conn_send(c, &end, 0) == -1)
 		return (-1);
-	}
 	c->rfiles++;
 	c->rbytes += c->foff;
 	c->bfiles++;
@@ -319,11 +328,15 @@ resume_from(struct conn *c)
 	ssize_t		 n;
 
 	c->rs.set = 0;
-	while (!c->fe->hashed && off < c->rs.off) {
+	/* END carries the whole file's hash: the part before too */
+	while (off < c->rs.off) {
 		n = pread(c->ffd, body, c->rs.off - off < sizeof(body) ?
 		    c->rs.off - off : sizeof(body), off);
-		if (n <= 0)
-			return;		/* it is sent whole */
+		if (n <= 0) {
+			/* it is sent whole */
+			crypto_generichash_init(&c->hs, NULL, 0, SCAN_HASHLEN);
+			return;
+		}
 		crypto_generichash_update(&c->hs, body, n);
 		off += n;
 	}
@@ -336,11 +349,24 @@ resume_from(struct conn *c)
 static int
 open_source(struct conn *c, const struct scan_entry *e)
 {
-	char	 why[PATH_LEN + 64];
+	struct stat	 st;
+	char		 why[PATH_LEN + 64];
 
-	/* beneath the directory, through no symlink, as the receiver does */
+	/* beneath the directory, through no symlink, as the receiver does;
+	 * without blocking, and it must be the regular file scanned (not a
+	 * FIFO swapped in: it would hang the session) */
 	c->ffd = apply_open_beneath(syncd.dirs[c->pdir].fd, e->path,
-	    O_RDONLY, 0);
+	    O_RDONLY | O_NONBLOCK, 0);
+	if (c->ffd != -1 && (fstat(c->ffd, &st) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_dev != e->dev ||
+	    st.st_ino != e->ino)) {
+		log_debug("peer %s: %s is not the file scanned; next round",
+		    c->node, e->path);
+		close(c->ffd);
+		c->ffd = -1;
+		mark_dirty(c, c->pdir, e->path);
+		return (-1);
+	}
 	if (c->ffd != -1)
 		return (0);
 	if (errno != ENOENT) {

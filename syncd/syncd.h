@@ -125,6 +125,7 @@ struct conn {
 	int64_t			 fmtime;
 	uint64_t		 commits;
 	int			 rmatch;	/* the file begun may resume */
+	crypto_generichash_state fh;		/* of the file begun */
 	int			 resume_offered;
 };
 
@@ -134,9 +135,12 @@ struct resume {
 	uint32_t	 dir;
 	char		 path[PATH_MAX];
 	char		 tmp[32];
+	uint64_t	 ino;		/* of tmp */
 	uint64_t	 size;
 	int64_t		 mtime_ns;
 	uint64_t	 off;
+	char		 holder[NAME_LEN];	/* who sent it, at what epoch */
+	int64_t		 epoch;
 };
 
 struct speer {

@@ -8,8 +8,8 @@
 # out of order.  As the sender, the lease holder at the current epoch (the
 # real holder frozen, its beat kept going in the database by the test):
 # files past a batch's limits, DATA of no file, a COMMIT out of sequence,
-# more data than a file's size, a name in the attic; nothing of it is
-# applied.
+# more data than a file's size, an END whose hash is not the data's, a
+# name in the attic; nothing of it is applied.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/world.sh"
 require_root
@@ -40,7 +40,7 @@ ASYNC=$(child_pid "${NODE_PID[a]}" syncd)
 node_stop b
 hostile_recv() {
 	nsx b "$HP" recv "${NODE_ADDR[b]}" 7209 test b "$W_TMP/b.key" a \
-	    "${NODE_KEY[a]}" 0 1 "$1"
+	    "${NODE_KEY[a]}" 0 1 "$1" 2>&1
 }
 out=$(timeout 120 bash -c "$(declare -f nsx ns hostile_recv); W_ID=$W_ID; \
     HP=$HP; W_TMP=$W_TMP; declare -A NODE_ADDR=([b]=${NODE_ADDR[b]}); \
@@ -77,9 +77,9 @@ BEATER=$!
 W_PIDS="$W_PIDS $BEATER"
 hostile_send() {
 	nsx a "$HP" send "${NODE_ADDR[b]}" 7209 test a "$W_TMP/a.key" b \
-	    "${NODE_KEY[b]}" "$e" 1 "$1"
+	    "${NODE_KEY[b]}" "$e" 1 "$1" 2>&1
 }
-for sc in batch order seq overrun reserved; do
+for sc in batch order seq overrun badhash reserved; do
 	out=$(timeout 60 bash -c "$(declare -f nsx ns hostile_send); W_ID=$W_ID; \
 	    HP=$HP; W_TMP=$W_TMP; e=$e; declare -A NODE_ADDR=([a]=${NODE_ADDR[a]} [b]=${NODE_ADDR[b]}); \
 	    declare -A NODE_KEY=([b]=${NODE_KEY[b]}); hostile_send $sc")
@@ -95,6 +95,9 @@ check "a COMMIT out of sequence ends it ($out_seq)" \
     sh -c "echo '$out_seq' | grep -q '^closed after 1 frames'"
 check "more data than the file's size ends it ($out_overrun)" \
     sh -c "echo '$out_overrun' | grep -q '^closed after 2 frames'"
+check "a file whose END names other content ends it ($out_badhash)" \
+    sh -c "echo '$out_badhash' | grep -q '^closed after'"
+check "b says why" grep -q "syncd: peer a (${NODE_ADDR[a]}): hostile-badhash: not the content the sender read" "$W_TMP/b.log"
 check "a name that is syncd's (the attic) ends it ($out_reserved)" \
     sh -c "echo '$out_reserved' | grep -q '^closed after 1 frames'"
 check "b says it is reserved" grep -q "syncd: peer a (${NODE_ADDR[a]}): frame 5: a reserved name" "$W_TMP/b.log"

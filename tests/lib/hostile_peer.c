@@ -150,6 +150,15 @@ open_session(int fd, int initiator, const char *cluster, const char *node,
 		errx(2, "handshake: %s", s.error);
 }
 
+/* The END of a file that held data: its hash, as a sender reads it. */
+static void
+end_of(struct proto_msg *m, const void *data, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = P_END;
+	crypto_generichash(m->hash, sizeof(m->hash), data, len, NULL, 0);
+}
+
 static void
 path_n(char *p, size_t len, const char *prefix, unsigned long i)
 {
@@ -179,8 +188,7 @@ play_sender(const char *scenario, unsigned int ndirs)
 			m.datalen = 1;
 			if (put(&m) == -1)
 				break;
-			memset(&m, 0, sizeof(m));
-			m.type = P_END;
+			end_of(&m, "x", 1);
 			if (put(&m) == -1 || drain(ndirs, NULL) == -1)
 				break;
 		}
@@ -209,6 +217,25 @@ play_sender(const char *scenario, unsigned int ndirs)
 		m.type = P_DATA;
 		m.data = (const uint8_t *)"xyz";
 		m.datalen = 3;
+		put(&m);
+	} else if (strcmp(scenario, "badhash") == 0) {
+		/* a file whose END names other content than its DATA */
+		memset(&m, 0, sizeof(m));
+		m.type = P_BEGIN;
+		strlcpy(m.path, "hostile-badhash", sizeof(m.path));
+		m.mode = 0644;
+		m.size = 1;
+		put(&m);
+		memset(&m, 0, sizeof(m));
+		m.type = P_DATA;
+		m.data = (const uint8_t *)"x";
+		m.datalen = 1;
+		put(&m);
+		end_of(&m, "y", 1);
+		put(&m);
+		memset(&m, 0, sizeof(m));
+		m.type = P_COMMIT;
+		m.seq = 1;
 		put(&m);
 	} else if (strcmp(scenario, "reserved") == 0) {
 		/* a name that is syncd's: the attic */
