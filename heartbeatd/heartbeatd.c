@@ -40,7 +40,10 @@ struct histreq {
 	int			 n;
 };
 
+#define MAX_HISTQ	4		/* history requests waiting at once */
+
 static TAILQ_HEAD(, histreq)	 histq = TAILQ_HEAD_INITIALIZER(histq);
+static int			 nhistq;
 static int			 hist_out;	/* the first is in flight */
 
 static struct imsgbuf		 ibuf_main;
@@ -140,6 +143,7 @@ heartbeatd_db_down(const char *err)
 	snprintf(msg, sizeof(msg), "history: %s", err);
 	while ((h = TAILQ_FIRST(&histq)) != NULL) {
 		TAILQ_REMOVE(&histq, h, entry);
+		nhistq--;
 		req_result(h->id, 1, msg);
 		free(h);
 	}
@@ -183,6 +187,7 @@ heartbeatd_history_done(int ok, const char *err)
 	if ((h = TAILQ_FIRST(&histq)) == NULL)
 		return;
 	TAILQ_REMOVE(&histq, h, entry);
+	nhistq--;
 	snprintf(msg, sizeof(msg), "history: %s", err);
 	msg[strcspn(msg, "\n")] = '\0';
 	req_result(h->id, ok ? 0 : 1, ok ? "" : msg);
@@ -372,11 +377,17 @@ heartbeatd_dispatch(void)
 				    "is down");
 				break;
 			}
+			if (nhistq >= MAX_HISTQ) {
+				req_result(hm.id, 1, "history: busy (4 "
+				    "requests before this one); try again");
+				break;
+			}
 			if ((h = calloc(1, sizeof(*h))) == NULL)
 				fatal(NULL);
 			h->id = hm.id;
 			h->n = hm.lines;
 			TAILQ_INSERT_TAIL(&histq, h, entry);
+			nhistq++;
 			break;
 		case IMSG_STOP:
 			if (imsg_get_len(&imsg) != 0)

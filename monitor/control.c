@@ -1,7 +1,11 @@
 /*
  * The control socket: fixed-size requests in imsgs, the peer's
  * credentials checked and logged for every command.  Members of the
- * socket's group may read (status, history); only root may act.
+ * socket's group may read (status, history); only root may act, and
+ * none of them can lock root out or grow the monitor: one request per
+ * connection, 10 s to send it and to read the answer, at most
+ * CONTROL_MAX_QUEUE messages waiting for a reader, and a full table
+ * makes room by closing the oldest idle connection of a user not root.
  */
 
 #include <sys/types.h>
@@ -25,6 +29,8 @@
 
 #define CONTROL_MAX_CONNS	32
 #define CONTROL_MAXSIZE		(IMSG_HEADER_SIZE + sizeof(struct ctl_req))
+#define CONTROL_IDLE_MS		10000	/* to send a request; to read an answer */
+#define CONTROL_MAX_QUEUE	256	/* answers a client may leave unread */
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -34,9 +40,12 @@ struct ctl_conn {
 	uint32_t		 id;	/* of a request heartbeatd answers */
 	int			 waiting;
 	int			 done;	/* answered: close once flushed */
+	uint64_t		 since;	/* ms: accepted, or answered */
 };
 
 static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static struct timers		*ctl_timers;
+static unsigned int		 ctl_timer;
 static int			 ctl_fd = -1;
 static int			 nconns;
 static uint32_t			 next_id = 1;
@@ -52,6 +61,7 @@ request_id(void)
 
 static void	 control_close(struct ctl_conn *);
 static void	 control_request(struct ctl_conn *, struct imsg *);
+static void	 control_arm(void);
 
 static int
 control_addr(const char *path, struct sockaddr_un *sun)
@@ -155,8 +165,9 @@ control_pollfds(struct pollfd *pfd, int max)
 
 	if (ctl_fd == -1 || max < 1)
 		return (0);
+	/* a full table makes room (control_accept): always listen */
 	pfd[n].fd = ctl_fd;
-	pfd[n++].events = nconns < CONTROL_MAX_CONNS ? POLLIN : 0;
+	pfd[n++].events = POLLIN;
 	TAILQ_FOREACH(c, &conns, entry) {
 		if (n >= max)
 			break;
@@ -189,6 +200,26 @@ control_accept(void)
 		close(fd);
 		return;
 	}
+	if (nconns >= CONTROL_MAX_CONNS) {
+		struct ctl_conn	*o, *victim = NULL;
+
+		/* the oldest idle one, of a user not root if there is one */
+		TAILQ_FOREACH(o, &conns, entry) {
+			if (o->waiting)
+				continue;
+			if (victim == NULL || (victim->uid == 0 && o->uid != 0))
+				victim = o;
+		}
+		if (victim == NULL) {
+			log_warnx("control: uid %u pid %d: refused, %d "
+			    "requests under way", cred.uid, cred.pid, nconns);
+			close(fd);
+			return;
+		}
+		log_warnx("control: uid %u pid %d: closed to make room for "
+		    "uid %u", victim->uid, victim->pid, cred.uid);
+		control_close(victim);
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    imsgbuf_init(&c->ibuf, fd) == -1) {
 		log_warn("control accept");
@@ -200,8 +231,54 @@ control_accept(void)
 		fatal("imsgbuf_set_maxsize");
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	c->since = timer_now();
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
+	control_arm();
+}
+
+void
+control_timer_init(struct timers *t, unsigned int id)
+{
+	ctl_timers = t;
+	ctl_timer = id;
+}
+
+/* The next idle deadline: of a request not sent, an answer not read. */
+static void
+control_arm(void)
+{
+	struct ctl_conn	*c;
+	uint64_t	 at = 0;
+
+	if (ctl_timers == NULL)
+		return;
+	TAILQ_FOREACH(c, &conns, entry)
+		if (!c->waiting && (at == 0 || c->since + CONTROL_IDLE_MS < at))
+			at = c->since + CONTROL_IDLE_MS;
+	if (at != 0)
+		timer_set_at(ctl_timers, ctl_timer, at);
+	else
+		timer_stop(ctl_timers, ctl_timer);
+}
+
+/* Connections idle past their deadline are closed. */
+void
+control_timeout(void)
+{
+	struct ctl_conn	*c, *next;
+	uint64_t	 now = timer_now();
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->waiting || now < c->since + CONTROL_IDLE_MS)
+			continue;
+		log_warnx("control: uid %u pid %d: %s within %d s; closed",
+		    c->uid, c->pid, c->done ? "did not read the answer" :
+		    "sent no request", CONTROL_IDLE_MS / 1000);
+		control_close(c);
+	}
+	control_arm();
 }
 
 static void
@@ -249,24 +326,20 @@ control_dispatch(struct pollfd *pfd, int n)
 			control_close(c);
 			continue;
 		}
-		for (;;) {
-			if ((r = imsg_get(&c->ibuf, &imsg)) == -1) {
-				log_warnx("control: uid %u pid %d: malformed "
-				    "request", c->uid, c->pid);
-				control_close(c);
-				break;
-			}
-			if (r == 0)
-				break;
-			control_request(c, &imsg);
-			imsg_free(&imsg);
-			if (c->done) {
-				if (imsgbuf_write(&c->ibuf) == -1 ||
-				    imsgbuf_queuelen(&c->ibuf) == 0)
-					control_close(c);
-				break;
-			}
+		/* one request a connection: what follows it is not read */
+		if ((r = imsg_get(&c->ibuf, &imsg)) == -1) {
+			log_warnx("control: uid %u pid %d: malformed request",
+			    c->uid, c->pid);
+			control_close(c);
+			continue;
 		}
+		if (r == 0)
+			continue;
+		control_request(c, &imsg);
+		imsg_free(&imsg);
+		if (c->done && (imsgbuf_write(&c->ibuf) == -1 ||
+		    imsgbuf_queuelen(&c->ibuf) == 0))
+			control_close(c);
 	}
 }
 
@@ -280,6 +353,9 @@ control_result(struct ctl_conn *c, int code, const char *msg)
 	strlcpy(res.msg, msg, sizeof(res.msg));
 	imsg_compose(&c->ibuf, IMSG_CTL_RESULT, 0, 0, -1, &res, sizeof(res));
 	c->done = 1;
+	c->waiting = 0;
+	c->since = timer_now();		/* 10 s to read it */
+	control_arm();
 }
 
 static void
@@ -509,9 +585,16 @@ control_history_line(const struct history_line_msg *hl)
 {
 	struct ctl_conn	*c;
 
-	if ((c = control_waiting(hl->id)) != NULL)
-		imsg_compose(&c->ibuf, IMSG_HISTORY_LINE, 0, 0, -1, hl,
-		    sizeof(*hl));
+	if ((c = control_waiting(hl->id)) == NULL)
+		return;
+	if (imsgbuf_queuelen(&c->ibuf) >= CONTROL_MAX_QUEUE) {
+		/* the rest of its history would only pile up here */
+		log_warnx("control: uid %u pid %d: history: %d lines left "
+		    "unread; closed", c->uid, c->pid, CONTROL_MAX_QUEUE);
+		control_close(c);
+		return;
+	}
+	imsg_compose(&c->ibuf, IMSG_HISTORY_LINE, 0, 0, -1, hl, sizeof(*hl));
 }
 
 /* The end of a request heartbeatd or syncd served. */

@@ -23,6 +23,7 @@
 #include "util.h"
 
 #define CTL_TIMEOUT	10000	/* ms for the daemon to answer */
+#define CTL_LONG_TIMEOUT 600000	/* ms for a switchover, standby, sync */
 
 enum ctl_action {
 	A_NONE,
@@ -289,17 +290,27 @@ static int
 ctl_connect(const char *path)
 {
 	struct sockaddr_un	 sun;
-	int			 fd;
+	int			 fd, waited;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
 	    sizeof(sun.sun_path))
 		errx(1, "%s: socket path too long", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
 		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "connect %s", path);
+	/* a full backlog (a stopped or flooded daemon) is waited for, so
+	 * long: a non-blocking connect says EAGAIN, and is tried again */
+	for (waited = 0; connect(fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1; waited += 100) {
+		if (errno != EAGAIN)
+			err(1, "connect %s", path);
+		if (waited >= CTL_TIMEOUT)
+			errx(1, "%s: failoverd accepts no connection within "
+			    "%d s", path, CTL_TIMEOUT / 1000);
+		poll(NULL, 0, 100);
+	}
 	return (fd);
 }
 
@@ -397,18 +408,23 @@ ctl_main(int argc, char *argv[])
 	    || imsgbuf_flush(&ibuf) == -1)
 		err(1, "write to %s", sockpath);
 
-	/* heartbeatd bounds a switchover by 2 x dead; others are quick */
-	/* syncd bounds a forced round by 120 s */
+	/*
+	 * heartbeatd bounds a switchover by 2 x dead and syncd a forced
+	 * round by 120 s; others are quick.  Past the bound the request may
+	 * still complete: failoverctl says so and gives up.
+	 */
 	timeout = cmd->action == A_SWITCHOVER || cmd->action == A_STANDBY ||
-	    cmd->action == A_SYNC ? -1 : CTL_TIMEOUT;
+	    cmd->action == A_SYNC ? CTL_LONG_TIMEOUT : CTL_TIMEOUT;
 	while (!done) {
 		pfd.fd = ibuf.fd;
 		pfd.events = POLLIN;
 		if ((n = poll(&pfd, 1, timeout)) == -1)
 			err(1, "poll");
 		if (n == 0)
-			errx(1, "no answer from failoverd within %d s",
-			    CTL_TIMEOUT / 1000);
+			errx(1, "no answer from failoverd within %d s%s",
+			    timeout / 1000, timeout == CTL_LONG_TIMEOUT ?
+			    "; it may still be under way (see failoverctl "
+			    "status)" : "");
 		if ((n = imsgbuf_read(&ibuf)) == -1)
 			err(1, "read from %s", sockpath);
 		if (n == 0)

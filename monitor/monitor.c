@@ -47,7 +47,8 @@ enum {
 	MT_CHECK,	/* the next health check */
 	MT_STOP,	/* a graceful stop may take this long */
 	MT_DEMOTE,	/* active: t0 + L - M, kept here too */
-	MT_KILL		/* demoting: t0 + L - S, the drop must be done */
+	MT_KILL,	/* demoting: t0 + L - S, the drop must be done */
+	MT_CONTROL	/* the control socket's idle deadline */
 };
 
 struct monitor_state	 mon;
@@ -204,6 +205,7 @@ main(int argc, char *argv[])
 	timer_init(&mtimers);
 	hooks_init(&mtimers, MT_JOB);
 	role_init(&mtimers, MT_DEMOTE, MT_KILL);
+	control_timer_init(&mtimers, MT_CONTROL);
 	if (control_init(conf->ctl_socket, conf->ctl_group) == -1)
 		fatalx("cannot open control socket %s", conf->ctl_socket);
 	log_notice("starting: node %s, cluster %s, configuration %s",
@@ -278,6 +280,8 @@ monitor_timers(void)
 		role_deadline();
 	if (timer_due(&mtimers, MT_KILL))
 		role_kill_deadline();
+	if (timer_due(&mtimers, MT_CONTROL))
+		control_timeout();
 }
 
 /* /run/failoverd/empty: root, 0555, empty; shared by daemons on a host. */

@@ -228,6 +228,8 @@ int		 control_init(const char *, const char *);
 void		 control_cleanup(const char *);
 int		 control_listen_fd(void);
 void		 control_accept(void);
+void		 control_timer_init(struct timers *, unsigned int);
+void		 control_timeout(void);
 int		 control_pollfds(struct pollfd *, int);
 void		 control_dispatch(struct pollfd *, int);
 int		 control_running(const char *);
