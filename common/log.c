@@ -1,6 +1,9 @@
 /*
  * Logging for all processes.  With -d every line goes to stderr, else to
  * syslog; the socket to syslog is opened before any chroot (LOG_NDELAY).
+ * Every line is escaped with strvis(3) before it goes out: paths and
+ * reasons that come from peers or the file system cannot forge a line
+ * of the audit trail (a newline), nor send a terminal control bytes.
  */
 
 #include <errno.h>
@@ -11,6 +14,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#define LIBBSD_OPENBSD_VIS	/* strnvis() as OpenBSD has it */
+#include <vis.h>
 
 #include "log.h"
 
@@ -56,14 +61,15 @@ log_getverbose(void)
 static void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char	 msg[1024];
+	char	 msg[1024], vis[4 * sizeof(msg) + 1];
 	int	 saved_errno = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	strvis(vis, msg, VIS_OCTAL | VIS_CSTYLE | VIS_TAB | VIS_NL);
 	if (log_debug_mode)
-		fprintf(stderr, "%s: %s\n", log_procname, msg);
+		fprintf(stderr, "%s: %s\n", log_procname, vis);
 	else
-		syslog(pri, "%s: %s", log_procname, msg);
+		syslog(pri, "%s: %s", log_procname, vis);
 	errno = saved_errno;
 }
 

@@ -356,7 +356,8 @@ dns_parse_reply(const uint8_t *m, size_t len, const struct dns_key *k,
 	char		 owner[DNS_MAXNAME + 2], alg[DNS_MAXNAME + 2];
 	char		 want[DNS_MAXNAME + 2];
 	size_t		 off = 12, rdend, i, at;
-	uint16_t	 qd, n, type, rdlen, olen;
+	uint32_t	 n;		/* three counts: their sum needs 18 bits */
+	uint16_t	 qd, type, rdlen, olen;
 	size_t		 wl;
 
 	memset(r, 0, sizeof(*r));
@@ -368,7 +369,7 @@ dns_parse_reply(const uint8_t *m, size_t len, const struct dns_key *k,
 	r->tc = (m[2] >> 1) & 1;
 	r->rcode = m[3] & 0xf;
 	qd = get16(m + 4);
-	n = get16(m + 6) + get16(m + 8) + get16(m + 10);
+	n = (uint32_t)get16(m + 6) + get16(m + 8) + get16(m + 10);
 	if (r->tc)
 		return (0);		/* the caller asks again over TCP */
 	for (i = 0; i < qd; i++) {

@@ -251,8 +251,9 @@ reply(const uint8_t *buf, size_t len)
 static void
 input(void)
 {
-	ssize_t	 n;
-	size_t	 want;
+	static uint8_t	 msgbuf[DNS_MAXMSG];
+	ssize_t		 n;
+	size_t		 want;
 
 	if (!upd.tcp) {
 		if ((n = recv(upd.fd, upd.in, sizeof(upd.in), 0)) == -1) {
@@ -275,11 +276,24 @@ input(void)
 		return;
 	}
 	upd.inlen += n;
-	if (upd.inlen < 2)
-		return;
-	want = (size_t)upd.in[0] << 8 | upd.in[1];
-	if (upd.inlen >= 2 + want)
-		reply(upd.in + 2, want);
+	/* each whole message once, then it is gone from the buffer: one
+	 * that is not ours (or malformed) is not read again and again */
+	while (upd.fd != -1 && upd.tcp && upd.inlen >= 2) {
+		want = (size_t)upd.in[0] << 8 | upd.in[1];
+		if (want > sizeof(upd.in) - 2) {
+			result(0, "dns: %s: a reply of %zu bytes over TCP, "
+			    "more than %zu", dconf.name, want,
+			    sizeof(upd.in) - 2);
+			retry_later();
+			return;
+		}
+		if (upd.inlen < 2 + want)
+			return;
+		memcpy(msgbuf, upd.in + 2, want);
+		upd.inlen -= 2 + want;
+		memmove(upd.in, upd.in + 2 + want, upd.inlen);
+		reply(msgbuf, want);
+	}
 }
 
 static void

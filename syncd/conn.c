@@ -422,10 +422,10 @@ conn_events(struct conn *c, short rev)
 	}
 	if (c->state == C_OPENING) {
 		if ((rc = session_io(&c->s)) == -1) {
-			if (strcmp(c->s.error, "authentication failed") == 0 ||
-			    (c->sender && strcmp(c->s.error,
-			    "closed during the handshake") == 0))
-				/* the fixed phrase failoverd(8) documents */
+			/* the fixed phrase failoverd(8) documents, only when
+			 * this side found the key wrong: a peer that closed
+			 * may have any reason (the other side says which) */
+			if (strcmp(c->s.error, "authentication failed") == 0)
 				log_warnx("peer %s: authentication failed",
 				    c->addr);
 			snprintf(why, sizeof(why), "handshake: %s",

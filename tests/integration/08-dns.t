@@ -113,6 +113,20 @@ wait_for 5000 eval '[ "$(dns_ask)" = "${NODE_ADDR[a]}" ]'
 ok $? "the name is a's address again"
 check "the update went again over TCP" grep -q "dnsd: update of $DNS_NAME: reply truncated, again over TCP" "$W_TMP/a.log"
 
+# --- over TCP, a malformed message and then more bytes: read once -----------
+nsx_bg db python3 "$T_TOP/tests/lib/dnstc.py" --bad "$DB_ADDR" 5303 "$DB_ADDR" 53 &
+W_PIDS="$W_PIDS $!"
+wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns db) ss -ltn | grep -q ':5303 '"
+n0=$(grep -c "malformed reply" "$W_TMP/a.log")
+t0=$(grep -c "reply truncated, again over TCP" "$W_TMP/a.log")
+a_with "$W_TMP/ddns.key" "$DNS_NAME" 5303
+ok $? "a, behind a server that sends a malformed message over TCP, is active"
+sleep 3
+n=$(( $(grep -c "malformed reply" "$W_TMP/a.log") - n0 ))
+t=$(( $(grep -c "reply truncated, again over TCP" "$W_TMP/a.log") - t0 ))
+check "the malformed message is read once a connection, not again with every byte that follows ($n for $t connections)" \
+    test "$n" -ge 1 -a "$n" -le "$t" -a "$n" -ge $((t - 1))	# the last may be on its way
+
 # --- no answer: retried with backoff until done ---------------------------------
 nsx_bg db python3 -c '
 import socket, time

@@ -278,6 +278,12 @@ play_receiver(const char *scenario, unsigned int ndirs)
 		put(&m);
 		strlcpy(m.path, "a", sizeof(m.path));
 		put(&m);
+	} else if (strcmp(scenario, "forge") == 0) {
+		/* a reason that would start a line of its own in the log */
+		memset(&m, 0, sizeof(m));
+		m.type = P_REFUSE;
+		strlcpy(m.reason, "no\nsyncd: a forged line", sizeof(m.reason));
+		put(&m);
 	} else
 		errx(2, "no receiver scenario %s", scenario);
 }

@@ -198,6 +198,11 @@ main(int argc, char *argv[])
 	ok(refused(rep, 11, "short"), "shorter than a header");
 	ok(refused(rep, len - 1, "cut"), "cut short in the TSIG");
 	ok(refused(rep, 20, "cut in the zone"), "cut short in the zone name");
+	/* 65535 answers + 1 + the TSIG: counts that wrapped made it last */
+	len = server_reply(rep, id, 0, 0, mac, t, 0);
+	rep[6] = 0xff; rep[7] = 0xff; rep[8] = 0; rep[9] = 1;
+	ok(refused(rep, len, "counts"), "record counts that add up past "
+	    "65535 do not wrap");
 	memcpy(bad, rep, len);
 	bad[len] = 0;
 	ok(refused(bad, len + 1, "trailing"), "a byte after the last record");

@@ -19,7 +19,10 @@ add(struct scan_manifest *m, const char *path, int type, const char *data,
 {
 	struct scan_entry	*e;
 
-	m->e = reallocarray(m->e, m->n + 1, sizeof(*m->e));
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->e = reallocarray(m->e, m->cap, sizeof(*m->e));
+	}
 	e = &m->e[m->n++];
 	memset(e, 0, sizeof(*e));
 	e->path = strdup(path);
