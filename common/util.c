@@ -159,13 +159,60 @@ key_b64_encode(const uint8_t key[KEY_LEN], char out[KEY_B64LEN])
  * who runs it, for "failoverd -n" as an ordinary user) and not group- or
  * world-writable; one that holds a secret must be 0600 or 0400.
  */
+/*
+ * The directories above a file that configures failoverd: owned by root
+ * (or the user running it) and not writable by group or others, unless
+ * sticky and root's (/tmp), so nobody else can put another file there.
+ */
+static int
+dirs_secure(const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 dir[PATH_MAX], *p;
+
+	if (realpath(path, dir) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while ((p = strrchr(dir, '/')) != NULL) {
+		if (p == dir)
+			p[1] = '\0';
+		else
+			*p = '\0';
+		if (stat(dir, &st) == -1) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			return (-1);
+		}
+		if (!(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
+		    st.st_uid == 0) && ((st.st_uid != 0 &&
+		    st.st_uid != geteuid()) ||
+		    (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+			snprintf(err, errlen, "%s: its directory %s is "
+			    "writable by others than root", path, dir);
+			return (-1);
+		}
+		if (strcmp(dir, "/") == 0)
+			break;
+	}
+	return (0);
+}
+
+/*
+ * fd, read from path, is a file that configures failoverd: checked on the
+ * descriptor (what is read is what was checked), and its directories.
+ */
 int
-file_secure(const char *path, int secret, char *err, size_t errlen)
+file_secure_fd(int fd, const char *path, int secret, char *err,
+    size_t errlen)
 {
 	struct stat	 st;
 
-	if (stat(path, &st) == -1) {
+	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
 		return (-1);
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
@@ -187,7 +234,22 @@ file_secure(const char *path, int secret, char *err, size_t errlen)
 		    "world-writable", path);
 		return (-1);
 	}
-	return (0);
+	return (dirs_secure(path, err, errlen));
+}
+
+/* The same, for a file not open yet (failoverd -n names what it finds). */
+int
+file_secure(const char *path, int secret, char *err, size_t errlen)
+{
+	int	 fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	rc = file_secure_fd(fd, path, secret, err, errlen);
+	close(fd);
+	return (rc);
 }
 
 /* Does s, an array of size bytes, hold a NUL? */
@@ -206,10 +268,12 @@ key_file_read(const char *path, uint8_t key[KEY_LEN], int secure, char *err,
 	ssize_t	 n;
 	int	 fd;
 
-	if (secure && file_secure(path, 1, err, errlen) == -1)
-		return (-1);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (secure && file_secure_fd(fd, path, 1, err, errlen) == -1) {
+		close(fd);
 		return (-1);
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

@@ -23,6 +23,7 @@ int		 key_file_read(const char *, uint8_t [KEY_LEN], int, char *,
 		    size_t);
 int		 key_file_write(const char *, uint8_t [KEY_LEN], char *, size_t);
 int		 file_secure(const char *, int, char *, size_t);
+int		 file_secure_fd(int, const char *, int, char *, size_t);
 int		 str_terminated(const char *, size_t);
 
 /*

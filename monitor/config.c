@@ -105,25 +105,24 @@ missing(int *errors, const char *fmt, ...)
  * A command runs as root or the script user: its file and directory must
  * not be writable by anyone else (as keepalived's script security).
  */
-static void
-check_cmd(int *errors, const char *what, struct conf_cmd *cmd, uid_t suid)
+/* One path and the directories above it: 0, or -1 with *errors counted. */
+static int
+check_chain(int *errors, const char *what, const char *cmd,
+    const char *start, uid_t suid)
 {
 	struct stat	 st;
 	char		 path[PATH_MAX], *p;
 
-	if (cmd == NULL)
-		return;
-	where_use(&cmd->where);
-	if (strlcpy(path, cmd->argv[0], sizeof(path)) >= sizeof(path)) {
-		say(0, "%s %s: path too long", what, cmd->argv[0]);
+	if (strlcpy(path, start, sizeof(path)) >= sizeof(path)) {
+		say(0, "%s %s: path too long", what, cmd);
 		(*errors)++;
-		return;
+		return (-1);
 	}
 	while (path[0] != '\0') {
 		if (stat(path, &st) == -1) {
-			missing(errors, "%s %s: %s", what, cmd->argv[0],
+			missing(errors, "%s %s: %s", what, cmd,
 			    strerror(errno));
-			return;
+			return (-1);
 		}
 		/* a sticky root directory (/tmp) protects what root owns */
 		if (S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
@@ -132,10 +131,10 @@ check_cmd(int *errors, const char *what, struct conf_cmd *cmd, uid_t suid)
 		if ((st.st_uid != 0 && st.st_uid != suid) ||
 		    (st.st_mode & (S_IWGRP | S_IWOTH))) {
 			say(0, "%s %s: refused, %s is writable by someone "
-			    "other than root and the script user", what,
-			    cmd->argv[0], path);
+			    "other than root and the script user", what, cmd,
+			    path);
 			(*errors)++;
-			return;
+			return (-1);
 		}
 next:
 		if (strcmp(path, "/") == 0)
@@ -147,6 +146,23 @@ next:
 		else
 			*p = '\0';
 	}
+	return (0);
+}
+
+static void
+check_cmd(int *errors, const char *what, struct conf_cmd *cmd, uid_t suid)
+{
+	char	 real[PATH_MAX];
+
+	if (cmd == NULL)
+		return;
+	where_use(&cmd->where);
+	if (check_chain(errors, what, cmd->argv[0], cmd->argv[0], suid) == -1)
+		return;
+	/* a symlink is checked at its target too, and what holds that */
+	if (realpath(cmd->argv[0], real) != NULL &&
+	    strcmp(real, cmd->argv[0]) != 0)
+		(void)check_chain(errors, what, cmd->argv[0], real, suid);
 }
 
 /*
@@ -349,9 +365,15 @@ dns_conf(struct fo_conf *conf, struct conf_dns_msg *dm)
 	if (h->secret != NULL)
 		strlcpy(buf, h->secret, sizeof(buf));
 	else {
+		char	 err[PATH_LEN + 128];
+
 		if ((f = fopen(h->secret_file, "re")) == NULL)
 			fatal("hostname %s: secret-file %s", h->name,
 			    h->secret_file);
+		/* what is read is what is checked */
+		if (file_secure_fd(fileno(f), h->secret_file, 1, err,
+		    sizeof(err)) == -1)
+			fatalx("hostname %s: secret-file %s", h->name, err);
 		len = fread(buf, 1, sizeof(buf) - 1, f);
 		fclose(f);
 		buf[len] = '\0';

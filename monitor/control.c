@@ -97,6 +97,7 @@ control_init(const char *path, const char *group)
 {
 	struct sockaddr_un	 sun;
 	struct group		*gr;
+	struct stat		 st;
 	mode_t			 old;
 	int			 fd;
 
@@ -119,6 +120,9 @@ control_init(const char *path, const char *group)
 		close(fd);
 		return (-1);
 	}
+	/* the mode comes from the umask at bind, and the group is set on
+	 * the name itself (lchown): a symlink put in its place meanwhile
+	 * cannot redirect either to another file */
 	old = umask(S_IXUSR | S_IXGRP | S_IRWXO);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		log_warn("bind %s", path);
@@ -127,10 +131,11 @@ control_init(const char *path, const char *group)
 		return (-1);
 	}
 	umask(old);
-	if (chown(path, 0, gr->gr_gid) == -1 || chmod(path, 0660) == -1) {
-		log_warn("chown/chmod %s", path);
+	if (lchown(path, 0, gr->gr_gid) == -1 || lstat(path, &st) == -1 ||
+	    !S_ISSOCK(st.st_mode) || st.st_gid != gr->gr_gid) {
+		log_warnx("control socket %s: not the socket bound, or its "
+		    "group could not be set", path);
 		close(fd);
-		unlink(path);
 		return (-1);
 	}
 	if (listen(fd, 16) == -1) {

@@ -29,7 +29,7 @@
 
 #define MAX_INCLUDE	8
 
-TAILQ_HEAD(files, file)		 files = TAILQ_HEAD_INITIALIZER(files);
+static TAILQ_HEAD(files, file)	 files = TAILQ_HEAD_INITIALIZER(files);
 static struct file {
 	TAILQ_ENTRY(file)	 entry;
 	FILE			*stream;
@@ -44,8 +44,10 @@ struct sym {
 	TAILQ_ENTRY(sym)	 entry;
 	char			*nam;
 	char			*val;
+	char			*file;		/* that defined it */
+	int			 secret_ok;	/* that file is 0600 or 0400 */
 };
-TAILQ_HEAD(symhead, sym)	 symhead = TAILQ_HEAD_INITIALIZER(symhead);
+static TAILQ_HEAD(symhead, sym)	 symhead = TAILQ_HEAD_INITIALIZER(symhead);
 
 static struct file	*pushfile(const char *, int);
 static int		 popfile(void);
@@ -66,7 +68,7 @@ static void		 symclear(void);
 
 static void		 where_set(struct conf_where *);
 static int		 cmd_split(struct conf_cmd *, char *);
-static int		 check_secret_here(const char *);
+static int		 check_secret_here(const char *, const char *, int);
 static int		 conninfo_has_password(const char *);
 static int		 conninfo_check_hostaddr(const char *);
 static void		*xcalloc(size_t, size_t);
@@ -265,7 +267,8 @@ main		: CLUSTER STRING		{
 				YYERROR;
 			}
 			if (conninfo_has_password($2) &&
-			    check_secret_here("a database password") == -1) {
+			    check_secret_here("a database password", $2, 1) ==
+			    -1) {
 				free($2);
 				YYERROR;
 			}
@@ -603,7 +606,8 @@ hostopt		: SERVER STRING			{
 				yyerror("secret is not base64");
 				free($2);
 				YYERROR;
-			} else if (check_secret_here("a TSIG secret") == -1) {
+			} else if (check_secret_here("a TSIG secret", $2, 0) ==
+			    -1) {
 				free($2);
 				YYERROR;
 			}
@@ -1239,7 +1243,8 @@ pushfile(const char *name, int isinclude)
 		free(nfile);
 		return (NULL);
 	}
-	if (file_secure(nfile->name, 0, err, sizeof(err)) == -1) {
+	if (file_secure_fd(fileno(nfile->stream), nfile->name, 0, err,
+	    sizeof(err)) == -1) {
 		if (isinclude)
 			yyerror("%s", err);
 		else if (conf_flags & CONF_QUIET)
@@ -1427,10 +1432,29 @@ conninfo_has_password(const char *ci)
 	return (found);
 }
 
+/*
+ * A secret must sit in a file of mode 0600 or 0400: the file of the
+ * statement, or, when the secret came through a macro, the file that
+ * defined the macro.  value is the statement's string; conninfo: the
+ * secret is its password (a macro carries it when it has one).
+ */
 static int
-check_secret_here(const char *what)
+check_secret_here(const char *what, const char *value, int conninfo)
 {
-	if (file->secret_ok)
+	struct sym	*sym, *from = NULL;
+
+	TAILQ_FOREACH(sym, &symhead, entry) {
+		if (sym->val[0] == '\0' || strstr(value, sym->val) == NULL ||
+		    (conninfo && !conninfo_has_password(sym->val)))
+			continue;
+		if (!sym->secret_ok) {
+			yyerror("%s holds %s (macro %s): its mode must be "
+			    "0600 or 0400", sym->file, what, sym->nam);
+			return (-1);
+		}
+		from = sym;
+	}
+	if (file->secret_ok || from != NULL)
 		return (0);
 	yyerror("%s holds %s: its mode must be 0600 or 0400", file->name,
 	    what);
@@ -1453,16 +1477,17 @@ symset(const char *nam, const char *val)
 	TAILQ_FOREACH(sym, &symhead, entry)
 		if (strcmp(nam, sym->nam) == 0)
 			break;
-	if (sym != NULL) {
-		free(sym->val);
-		sym->val = xstrdup(val);
-		return (0);
+	if (sym == NULL) {
+		if ((sym = calloc(1, sizeof(*sym))) == NULL)
+			return (-1);
+		sym->nam = xstrdup(nam);
+		TAILQ_INSERT_TAIL(&symhead, sym, entry);
 	}
-	if ((sym = calloc(1, sizeof(*sym))) == NULL)
-		return (-1);
-	sym->nam = xstrdup(nam);
+	free(sym->val);
+	free(sym->file);
 	sym->val = xstrdup(val);
-	TAILQ_INSERT_TAIL(&symhead, sym, entry);
+	sym->file = xstrdup(file->name);
+	sym->secret_ok = file->secret_ok;
 	return (0);
 }
 
@@ -1486,6 +1511,7 @@ symclear(void)
 		TAILQ_REMOVE(&symhead, sym, entry);
 		free(sym->nam);
 		free(sym->val);
+		free(sym->file);
 		free(sym);
 	}
 }

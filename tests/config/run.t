@@ -2,7 +2,10 @@
 # Config regress: each NN.conf through "failoverd -nv", compared with
 # NN.ok (stdout, stderr, exit status); what parses must parse again from
 # its own -nv output to the same text.  NN.mode sets the file's mode
-# (default 0644), NN.args the arguments (default -N a).
+# (default 0644), NN.args the arguments (default -N a); NN.inc and
+# NN-*.inc are copied beside it, 0644, NN-secret.inc 0600; NN.dirmode
+# sets the mode of the directory they are in, NN.setup (sh) makes files
+# there, and TMP in NN.conf stands for the cases' directory.
 umask 022
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fo=$top/build/failoverd
@@ -16,16 +19,25 @@ for conf in "$src"/[0-9][0-9].conf; do
 	mkdir "$d"
 	cp "$src/$nn".* "$d/"
 	rm -f "$d/$nn.ok"
+	# include files are 0644, but NN-secret.inc is 0600
 	for inc in "$src/$nn".inc "$src/$nn"-*.inc; do
 		[ -f "$inc" ] && cp "$inc" "$d/" && chmod 644 "$d/$(basename "$inc")"
+		case $inc in *-secret.inc) chmod 600 "$d/$(basename "$inc")";; esac
 	done
 	mode=644
 	[ -f "$src/$nn.mode" ] && mode=$(cat "$src/$nn.mode")
 	chmod "$mode" "$d/$nn.conf"
 	args="-N a"
 	[ -f "$src/$nn.args" ] && args=$(cat "$src/$nn.args")
+	# NN.setup makes what the case needs, in its directory; TMP in the
+	# configuration is the directory of the cases
+	[ -f "$src/$nn.setup" ] && (cd "$d" && sh "$src/$nn.setup")
+	sed -i "s|TMP|$tmp|g" "$d/$nn.conf"
+	[ -f "$src/$nn.dirmode" ] && chmod "$(cat "$src/$nn.dirmode")" "$d"
 	(cd "$d" && "$fo" -nv -f "$nn.conf" $args >stdout 2>stderr; echo "exit $?" >status)
-	cat "$d/stdout" "$d/stderr" "$d/status" > "$d/got"
+	chmod 755 "$d"
+	# the case's directory is TMP/NN in what is compared
+	cat "$d/stdout" "$d/stderr" "$d/status" | sed "s|$tmp|TMP|g" > "$d/got"
 	n=$((n + 1))
 	if [ "$UPDATE" = 1 ]; then
 		cp "$d/got" "$src/$nn.ok"
