@@ -60,7 +60,13 @@ is "$(member /usr/bin/python3 "$RAW" "$SOCK" history 100000 8)" "closed" "a clie
 check "saying why" grep -q "control: uid 65534 pid [0-9]*: history: 256 lines left unread; closed" "$W_TMP/a.log"
 hwm=$(awk '/^VmHWM/ { print $2 }' /proc/${NODE_PID[a]}/status)
 diag "the monitor's resident set: $rss0 KiB before, peak $hwm KiB"
-check "the monitor did not grow by the history (peak $hwm KiB)" test "$hwm" -lt $((rss0 + 20000))
+if grep -q fsanitize "$T_TOP/build/flags" 2>/dev/null; then
+	# ASan keeps what is freed in quarantine: the resident set grows
+	# with every allocation, bounded or not
+	T_N=$((T_N + 1)); echo "ok $T_N # skip the monitor's growth: not measurable under ASan"
+else
+	check "the monitor did not grow by the history (peak $hwm KiB)" test "$hwm" -lt $((rss0 + 20000))
+fi
 hp=
 for i in 1 2 3 4 5 6 7 8; do
 	member "$FAILOVERCTL" -s "$SOCK" history -n 100000 > /dev/null 2> "$W_TMP/h$i" &
