@@ -231,3 +231,15 @@ proc_pollio(const struct pollfd *pfd, struct imsgbuf *ib,
 	if (pfd->revents & (POLLIN | POLLHUP | POLLERR))
 		dispatch();
 }
+
+/* IMSG_LOG_VERBOSE, in every child: the log level the monitor set. */
+void
+proc_log_verbose(struct imsg *imsg)
+{
+	struct log_verbose_msg	 lv;
+
+	if (imsg_get_data(imsg, &lv, sizeof(lv)) == -1 || lv.verbose < 0 ||
+	    lv.verbose > 1)
+		fatalx("bad IMSG_LOG_VERBOSE");
+	log_setverbose(lv.verbose);
+}

@@ -22,5 +22,6 @@ void	 proc_read(struct imsgbuf *);
 void	 proc_write(struct imsgbuf *);
 void	 proc_pollfd(struct pollfd *, struct imsgbuf *);
 void	 proc_pollio(const struct pollfd *, struct imsgbuf *, void (*)(void));
+void	 proc_log_verbose(struct imsg *);
 
 #endif /* PROC_H */

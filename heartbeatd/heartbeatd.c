@@ -394,15 +394,9 @@ heartbeatd_dispatch(void)
 				fatalx("bad IMSG_STOP");
 			lease_ctl_stop(&lease, timer_now());
 			break;
-		case IMSG_LOG_VERBOSE: {
-			struct log_verbose_msg	 lv;
-
-			if (imsg_get_data(&imsg, &lv, sizeof(lv)) == -1 ||
-			    lv.verbose < 0 || lv.verbose > 1)
-				fatalx("bad IMSG_LOG_VERBOSE");
-			log_setverbose(lv.verbose);
+		case IMSG_LOG_VERBOSE:
+			proc_log_verbose(&imsg);
 			break;
-		}
 		default:
 			fatalx("unexpected message %u", type);
 		}

@@ -393,15 +393,9 @@ netd_dispatch(void)
 			o.ok = drop_all("demotion") == 0;
 			send_main(IMSG_VIP_DROPPED, &o, sizeof(o));
 			break;
-		case IMSG_LOG_VERBOSE: {
-			struct log_verbose_msg	 lv;
-
-			if (imsg_get_data(&imsg, &lv, sizeof(lv)) == -1 ||
-			    lv.verbose < 0 || lv.verbose > 1)
-				fatalx("bad IMSG_LOG_VERBOSE");
-			log_setverbose(lv.verbose);
+		case IMSG_LOG_VERBOSE:
+			proc_log_verbose(&imsg);
 			break;
-		}
 		default:
 			fatalx("unexpected message %u", imsg_get_type(&imsg));
 		}

@@ -10,7 +10,6 @@ require_root
 trap world_down EXIT
 command -v python3 >/dev/null || skip_all "no python3 (run: make deps)"
 
-PROXY=$T_TOP/tests/lib/proxy.py
 TIMING="heartbeat interval 100ms dead 3s margin 1s slack 100ms timeout 250ms"
 world_up || { echo "1..0 # SKIP could not build the namespaces"; exit 0; }
 pg_start
@@ -25,14 +24,6 @@ done
 a=$W_TMP/a.data
 b=$W_TMP/b.data
 
-proxy_pid=
-proxy() {
-	[ -n "$proxy_pid" ] && { kill "$proxy_pid"; wait "$proxy_pid"; } 2>/dev/null
-	nsx_bg b python3 "$PROXY" "${NODE_ADDR[b]}" 7300 "${NODE_ADDR[b]}" 7209 "$@" &
-	proxy_pid=$!
-	W_PIDS="$W_PIDS $proxy_pid"
-	wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns b) ss -ltn | grep -q ':7300 '"
-}
 
 # write DIR VERSION: 100 files of 100 KiB, each its version and number
 # first; each written aside and renamed, as an application should

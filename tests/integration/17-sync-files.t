@@ -10,7 +10,6 @@
 . "$(dirname "$0")/../lib/world.sh"
 require_root
 trap world_down EXIT
-PROXY=$T_TOP/tests/lib/proxy.py
 
 world_up || { echo "1..0 # SKIP could not build the namespaces"; exit 0; }
 pg_start
@@ -24,14 +23,6 @@ for n in a b; do
 done
 a=$W_TMP/a.data
 b=$W_TMP/b.data
-proxy_pid=
-proxy() {
-	[ -n "$proxy_pid" ] && { kill "$proxy_pid"; wait "$proxy_pid"; } 2>/dev/null
-	nsx_bg b python3 "$PROXY" "${NODE_ADDR[b]}" 7300 "${NODE_ADDR[b]}" 7209 "$@" &
-	proxy_pid=$!
-	W_PIDS="$W_PIDS $proxy_pid"
-	wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns b) ss -ltn | grep -q ':7300 '"
-}
 echo first > "$a/first"
 chown -R _failoverd: "$a"
 proxy

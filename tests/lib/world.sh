@@ -201,6 +201,19 @@ sync_block() {
 }"
 }
 
+# proxy [ARGS]: (re)start tests/lib/proxy.py in b's namespace, from b's
+# port 7300 to its sync port 7209 (a node reaches b through it when
+# NODE_PORT[b]=7300); ARGS as proxy.py takes them (--rate, --flip)
+proxy_pid=
+proxy() {
+	[ -n "$proxy_pid" ] && { kill "$proxy_pid"; wait "$proxy_pid"; } 2>/dev/null
+	nsx_bg b python3 "$T_TOP/tests/lib/proxy.py" "${NODE_ADDR[b]}" 7300 \
+	    "${NODE_ADDR[b]}" 7209 "$@" &
+	proxy_pid=$!
+	W_PIDS="$W_PIDS $proxy_pid"
+	wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns b) ss -ltn | grep -q ':7300 '"
+}
+
 # sync_key NAME: a sync key for NAME in $W_TMP/NAME.key, its public key
 # in NODE_KEY
 sync_key() {
