@@ -1444,7 +1444,8 @@ check_secret_here(const char *what, const char *value, int conninfo)
 	struct sym	*sym, *from = NULL;
 
 	TAILQ_FOREACH(sym, &symhead, entry) {
-		if (sym->val[0] == '\0' || strstr(value, sym->val) == NULL ||
+		/* a macro is a whole token: the secret is its value */
+		if (strcmp(value, sym->val) != 0 ||
 		    (conninfo && !conninfo_has_password(sym->val)))
 			continue;
 		if (!sym->secret_ok) {

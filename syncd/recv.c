@@ -129,6 +129,10 @@ fence(struct conn *c, struct proto_msg *m)
 		/* the epoch's first round keeps what it replaces */
 		snprintf(c->attic, sizeof(c->attic), "%s/%lld", ATTIC_DIR,
 		    (long long)m->epoch);
+		/* what a broken session of another epoch kept is not ours */
+		if (syncd.attic_counting != m->epoch)
+			(void)apply_attic_taken();
+		syncd.attic_counting = m->epoch;
 	}
 	if ((c->local = calloc(syncd.ndirs, sizeof(*c->local))) == NULL)
 		fatal("calloc");
@@ -286,6 +290,9 @@ recv_frame(struct conn *c, struct proto_msg *m)
 				    syncd.resume.path, syncd.resume.tmp,
 				    syncd.resume.off, syncd.resume.ino,
 				    &c->f) == -1 || hash_kept(c) == -1) {
+					if (c->f.fd != -1)	/* opened */
+						apply_file_abort(c->batch,
+						    &c->f);
 					c->in_file = 0;
 					recv_resume_drop();
 					return (local_error(c, "cannot resume",
@@ -409,7 +416,11 @@ unexpected:
 void
 recv_abort(struct conn *c)
 {
-	if (c->in_file && c->fnext >= RESUME_CHUNK && c->f.path != NULL) {
+	/* kept only when a part is left to send: an offset at the file's
+	 * end would be a RESUME the sender must refuse, session after
+	 * session */
+	if (c->in_file && c->fnext >= RESUME_CHUNK && c->f.path != NULL &&
+	    c->fnext - c->fnext % RESUME_CHUNK < c->fsize) {
 		recv_resume_drop();
 		syncd.resume.set = 1;
 		syncd.resume.dir = c->fdir;

@@ -511,6 +511,12 @@ send_frame(struct conn *c, struct proto_msg *m)
 		}
 		if (c->state != C_DONE || c->acked != c->seq)
 			break;
+		/* the receiver drops a kept part at a round without it */
+		if (c->rs.set) {
+			c->rs.set = 0;
+			free(c->rs.path);
+			c->rs.path = NULL;
+		}
 		remote_from_snap(c);
 		syncd.files += c->rfiles;
 		syncd.bytes += c->rbytes;

@@ -173,6 +173,7 @@ struct syncd {
 	int64_t			 epoch;		/* held, when active */
 	struct seen_msg		 seen;
 	int64_t			 attic_done;	/* its first round is over */
+	int64_t			 attic_counting;	/* apply_attic_taken's */
 	struct sync_attic_status attics[MAX_ATTICS];	/* newest first */
 	uint32_t		 nattics;
 	struct resume		 resume;
