@@ -64,7 +64,7 @@ out=$(timeout 60 bash -c "$(declare -f nsx ns hostile_recv); W_ID=$W_ID; \
     HP=$HP; W_TMP=$W_TMP; declare -A NODE_ADDR=([b]=${NODE_ADDR[b]}); \
     declare -A NODE_KEY=([a]=${NODE_KEY[a]}); hostile_recv forge")
 wait_for 5000 grep -qF 'refused: no\nsyncd: a forged line' "$W_TMP/a.log"
-ok $? "a reason with a newline is logged escaped, on its line"
+ok $? "a reason with a newline is logged escaped, on its line ($out)"
 check "and forges no line of its own" sh -c "! grep -q '^syncd: a forged line' '$W_TMP/a.log'"
 
 # --- a hostile sender, as the frozen holder ------------------------------------
