@@ -74,6 +74,17 @@ timer_left(struct timers *t, unsigned int id)
 	return (t->due[id] - now);
 }
 
+/*
+ * Milliseconds from then to now, 0 when then is later: a time taken at the
+ * top of a loop is older than one a callee took since, and the difference
+ * of two unsigned times must not wrap into "ages ago".
+ */
+uint64_t
+timer_since(uint64_t now, uint64_t then)
+{
+	return (now > then ? now - then : 0);
+}
+
 /* A due timer is stopped and reported once. */
 int
 timer_due(struct timers *t, unsigned int id)

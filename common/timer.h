@@ -23,6 +23,7 @@ void		 timer_set_at(struct timers *, unsigned int, uint64_t);
 void		 timer_stop(struct timers *, unsigned int);
 int		 timer_running(struct timers *, unsigned int);
 uint64_t	 timer_left(struct timers *, unsigned int);
+uint64_t	 timer_since(uint64_t, uint64_t);
 int		 timer_due(struct timers *, unsigned int);
 void		 timer_ack(struct timers *);
 

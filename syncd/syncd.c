@@ -585,13 +585,13 @@ role_apply(uint64_t now)
 			conn_connect(sp);
 		/* unreachable or failing for long: an alert, once */
 		if (sp->bad_since != 0 && !sp->alerted &&
-		    now - sp->bad_since >= syncd.conf.alert_after) {
+		    timer_since(now, sp->bad_since) >= syncd.conf.alert_after) {
 			char	 d[256];
 
 			sp->alerted = 1;
 			snprintf(d, sizeof(d), "peer %s (%s) for %llu s: %s",
 			    sp->c.name, sp->addr, (unsigned long long)
-			    (now - sp->bad_since) / 1000, sp->error);
+			    timer_since(now, sp->bad_since) / 1000, sp->error);
 			send_alert(sp->reached ? "sync-failed" : "peer-down",
 			    d);
 		}
@@ -602,7 +602,7 @@ role_apply(uint64_t now)
 	}
 	TAILQ_FOREACH(c, &syncd.conns, entry)
 		if (c->sender && !c->dead && c->state == C_READY &&
-		    now - c->opened >= REKEY_MS) {
+		    timer_since(now, c->opened) >= REKEY_MS) {
 			/* a new handshake every hour */
 			log_info("peer %s: new session (hourly rekey)",
 			    c->node);
@@ -623,11 +623,11 @@ housekeeping(void)
 	for (c = TAILQ_FIRST(&syncd.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (!c->dead && c->sender && c->state <= C_OPENING &&
-		    now - c->opened >= OPEN_TIMEOUT_MS)
+		    timer_since(now, c->opened) >= OPEN_TIMEOUT_MS)
 			conn_close(c, "no session within 10 s");
 		/* an opening never finished (a replayed one) ends too */
 		if (!c->dead && !c->sender && c->state < C_MANIFEST &&
-		    now - c->opened >= UNAUTH_TIMEOUT_MS)
+		    timer_since(now, c->opened) >= UNAUTH_TIMEOUT_MS)
 			conn_close(c, "no hello, handshake and fence within "
 			    "5 s");
 		recv_check_fence(c);

@@ -37,5 +37,8 @@ main(void)
 	ok(!timer_due(&t, 3), "the later timer is not due yet");
 	timer_stop(&t, 3);
 	ok(poll(&pfd, 1, 300) == 0, "a stopped timer does not fire");
+	ok(timer_since(1000, 400) == 600, "timer_since: the time between");
+	ok(timer_since(1000, 1001) == 0,
+	    "timer_since: a later start is no time ago, not 2^64 ms");
 	return (tap_done());
 }
