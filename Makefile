@@ -124,6 +124,11 @@ $(B)/tests/hostile_peer: tests/lib/hostile_peer.c $(HOSTILE_OBJS) $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isyncd $(LDFLAGS) -o $@ $< $(HOSTILE_OBJS) $(LDLIBS)
 
+# a system call injected into a running child (tests/lib/inject.c)
+$(B)/tests/inject: tests/lib/inject.c $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $$($$*_OBJS) $(B)/flags
 	@mkdir -p $(@D)
@@ -165,7 +170,7 @@ install: all
 check-unit: all $(UNIT)
 	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t
 
-check: all $(UNIT) $(B)/tests/hostile_peer
+check: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject
 	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
 	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/integration/*.t
 

@@ -1,7 +1,10 @@
 /*
  * Children are fork+exec'd copies of failoverd ("failoverd -P NAME") with
  * their socket to the monitor on fd 3, nothing else open but stdio, and
- * an empty environment, so each gets a fresh address space.  A child's
+ * an empty environment, so each gets a fresh address space.  Each starts
+ * a session of its own with standard input on /dev/null: under -d the
+ * monitor's terminal is a root shell's, and a child must not be able to
+ * read it or push keystrokes into it (TIOCSTI) even before seccomp.  A child's
  * loop polls that socket through proc_pollfd() and proc_pollio().
  */
 
@@ -64,7 +67,7 @@ proc_exec(enum proc_id id, const char *path, int debug, int verbose, int *fdp)
 	char		*argv[8], *envp[1] = { NULL };
 	sigset_t	 none;
 	pid_t		 pid;
-	int		 sp[2], argc = 0, flags;
+	int		 sp[2], argc = 0, flags, null;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal("socketpair");
@@ -88,6 +91,13 @@ proc_exec(enum proc_id id, const char *path, int debug, int verbose, int *fdp)
 	} else if (dup2(sp[1], CHILD_FD) == -1)
 		fatal("dup2");
 	closefrom(CHILD_FD + 1);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1)
+		fatal("/dev/null");
+	if (null != STDIN_FILENO)
+		close(null);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 

@@ -5,11 +5,13 @@
  * the sanitizer runtimes make calls no production process does.
  */
 
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/landlock.h>
 
 #include <errno.h>
+#include <net/if.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -42,15 +44,23 @@ static const int sc_heartbeat[] = {
 	SC(socket), SC(connect), SC(getsockopt), SC(setsockopt),
 	SC(getsockname), SC(getpeername), SC(openat), SC(uname),
 	SC(shutdown), SC(statx), SC(access), SC(faccessat), SC(faccessat2),
-	SC(getdents64), SC(ioctl), SC(epoll_create1), SC(epoll_ctl),
+	SC(getdents64), SC(epoll_create1), SC(epoll_ctl),
 	SC(epoll_wait), SC(eventfd2),
 };
 
 /* netlink, packet and raw ICMPv6 sockets */
 static const int sc_net[] = {
 	SC(socket), SC(bind), SC(setsockopt), SC(getsockopt),
-	SC(getsockname), SC(ioctl), SC(connect),
+	SC(getsockname), SC(connect),
 };
+
+/*
+ * ioctl only with the requests a process makes: netd's interface index
+ * (if_nametoindex) and hardware address, and nothing for the others (not
+ * even TCGETS: no child writes to a terminal through stdio).  TIOCSTI,
+ * which pushes keystrokes into a terminal, is on no list.
+ */
+static const unsigned long ioc_net[] = { SIOCGIFINDEX, SIOCGIFHWADDR };
 
 /* one UDP or TCP socket to the DNS server at a time */
 static const int sc_dns[] = {
@@ -87,6 +97,20 @@ sandbox_sigsys(int sig, siginfo_t *info, void *ctx)
 	_exit(1);
 }
 #endif
+
+static void
+sandbox_allow_ioctl(scmp_filter_ctx ctx, const unsigned long *list, size_t n)
+{
+	size_t	 i;
+	int	 rc;
+
+	/* the kernel takes the request as an unsigned int */
+	for (i = 0; i < n; i++)
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, list[i]))))
+			fatalx("seccomp_rule_add ioctl %#lx: %s", list[i],
+			    strerror(-rc));
+}
 
 static void
 sandbox_allow(scmp_filter_ctx ctx, const int *list, size_t n)
@@ -133,6 +157,8 @@ sandbox_seccomp(enum proc_id id)
 		break;
 	case PROC_NET:
 		sandbox_allow(ctx, sc_net, sizeof(sc_net) / sizeof(int));
+		sandbox_allow_ioctl(ctx, ioc_net, sizeof(ioc_net) /
+		    sizeof(ioc_net[0]));
 		break;
 	case PROC_DNS:
 		sandbox_allow(ctx, sc_dns, sizeof(sc_dns) / sizeof(int));

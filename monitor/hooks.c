@@ -211,8 +211,15 @@ hooks_cancel(enum job_kind kind)
 	}
 }
 
+/*
+ * In the child: a session of its own first (its process group is then
+ * its pid), and only then tell the parent, through the close of ready,
+ * that the group may be signalled.  The parent does not setpgid(): had it
+ * won the race, the child would have been a group leader and setsid()
+ * would have failed, leaving the hook in the daemon's session.
+ */
 static void
-job_exec(struct job *j)
+job_exec(struct job *j, int ready)
 {
 	struct fo_conf	*conf = mon.conf;
 	struct passwd	*pw;
@@ -220,7 +227,9 @@ job_exec(struct job *j)
 	sigset_t	 none;
 	int		 fd;
 
-	setsid();
+	if (setsid() == -1)
+		_exit(126);
+	close(ready);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
@@ -263,17 +272,30 @@ static int
 job_spawn(struct job *j)
 {
 	pid_t	 pid;
+	char	 c;
+	int	 p[2];
 
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("%s: pipe", job_names[j->kind]);
+		return (-1);
+	}
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("%s: fork", job_names[j->kind]);
+		close(p[0]);
+		close(p[1]);
 		return (-1);
 	case 0:
-		job_exec(j);
+		close(p[0]);
+		job_exec(j, p[1]);
 		/* NOTREACHED */
 	}
-	/* the group exists before anyone may signal it */
-	setpgid(pid, pid);
+	/* the group exists before anyone may signal it: wait for the
+	 * child's setsid(), a few system calls away */
+	close(p[1]);
+	while (read(p[0], &c, 1) == -1 && errno == EINTR)
+		;
+	close(p[0]);
 	j->pid = pid;
 	if (j->kind == JOB_CHECK)
 		log_debug("%s: %s, pid %d", job_names[j->kind], j->argv[0],

@@ -331,9 +331,10 @@ monitor_start_children(void)
 
 		c->pid = proc_exec(order[i], self_exe, opt_debug, opt_verbose,
 		    &fd);
+		/* no descriptor is taken from a child: one that sends any
+		 * is no longer the program we started */
 		if (imsgbuf_init(&c->ibuf, fd) == -1)
 			fatal("imsgbuf_init");
-		imsgbuf_allow_fdpass(&c->ibuf);
 		c->running = 1;
 		log_debug("started %s, pid %d", proc_name(order[i]), c->pid);
 	}
@@ -389,7 +390,11 @@ monitor_dispatch_child(enum proc_id id)
 	ssize_t		 n;
 
 	if ((n = imsgbuf_read(&c->ibuf)) == -1) {
-		log_warn("read from %s", proc_name(id));
+		if (errno == EBADMSG)
+			log_warnx("%s sent a file descriptor: refused and "
+			    "closed; shutting down", proc_name(id));
+		else
+			log_warn("read from %s", proc_name(id));
 		monitor_shutdown(1);
 	}
 	if (n == 0) {
@@ -740,6 +745,30 @@ monitor_signal(int sig)
 	}
 }
 
+/*
+ * How a child ended: "lost child: NAME (...)" when its end is what we
+ * learn first, "NAME ended: ..." when it is reaped in the shutdown that
+ * the close of its socket began.  The signal is named: SIGSYS is the
+ * sandbox refusing a system call.
+ */
+static void
+child_ended(enum proc_id id, int status, int lost)
+{
+	char	 how[80];
+
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d, %s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (lost || WEXITSTATUS(status) != 0)
+		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
+	else
+		return;
+	if (lost)
+		log_warnx("lost child: %s (%s)", proc_name(id), how);
+	else
+		log_warnx("%s ended: %s", proc_name(id), how);
+}
+
 /* A child that exits ends the daemon: systemd restarts the whole of it. */
 static void
 monitor_reap(void)
@@ -756,12 +785,7 @@ monitor_reap(void)
 		if (id == PROC_MAX)
 			continue;
 		children[id].running = 0;
-		if (WIFSIGNALED(status))
-			log_warnx("lost child: %s (killed by signal %d)",
-			    proc_name(id), WTERMSIG(status));
-		else
-			log_warnx("lost child: %s (exit %d)", proc_name(id),
-			    WEXITSTATUS(status));
+		child_ended(id, status, 1);
 		monitor_shutdown(1);
 	}
 }
@@ -818,9 +842,10 @@ monitor_shutdown(int code)
 			if (!children[id].running)
 				continue;
 			pid = waitpid(children[id].pid, &status, WNOHANG);
-			if (pid == children[id].pid)
+			if (pid == children[id].pid) {
 				children[id].running = 0;
-			else
+				child_ended(id, status, 0);
+			} else
 				left++;
 		}
 		if (left)
