@@ -462,6 +462,8 @@ struct sync_status_msg {
 	uint64_t	 bytes;
 	uint32_t	 npeers;
 	uint32_t	 nattics;
+	uint64_t	 skipped;	/* paths not synced at the last scan:
+					   FIFOs, sockets, devices */
 	char		 last_error[FAULT_LEN];
 	struct sync_peer_status peer[MAX_SYNC_PEERS];
 	struct sync_attic_status attic[MAX_ATTICS];	/* newest first */
@@ -522,6 +524,7 @@ struct ctl_status {
 	char		 sync_last_error[FAULT_LEN];
 	uint64_t	 sync_files;
 	uint64_t	 sync_bytes;
+	uint64_t	 sync_skipped;	/* at the last scan */
 };
 
 /* IMSG_CTL_STATUS_NODE, after IMSG_CTL_STATUS: one per failover_node row */

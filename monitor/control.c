@@ -406,6 +406,7 @@ control_status(struct ctl_conn *c)
 	    sizeof(st.sync_last_error));
 	st.sync_files = mon.sync.files;
 	st.sync_bytes = mon.sync.bytes;
+	st.sync_skipped = mon.sync.skipped;
 	imsg_compose(&c->ibuf, IMSG_CTL_STATUS, 0, 0, -1, &st, sizeof(st));
 	for (i = 0; i < mon.sync.npeers && i < MAX_SYNC_PEERS; i++) {
 		memset(&sp, 0, sizeof(sp));

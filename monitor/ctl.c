@@ -206,9 +206,10 @@ print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
 		json_time(st->sync_last_ok);
 		printf(",\"last_error\":");
 		json_strn(st->sync_last_error);
-		printf(",\"files\":%llu,\"bytes\":%llu,\"peers\":[",
-		    (unsigned long long)st->sync_files,
-		    (unsigned long long)st->sync_bytes);
+		printf(",\"files\":%llu,\"bytes\":%llu,\"skipped\":%llu,"
+		    "\"peers\":[", (unsigned long long)st->sync_files,
+		    (unsigned long long)st->sync_bytes,
+		    (unsigned long long)st->sync_skipped);
 		for (i = 0; i < npeers; i++) {
 			printf("%s{\"node\":", i ? "," : "");
 			json_str(peers[i].node);
@@ -271,9 +272,13 @@ print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
 			    &tm);
 		}
 		printf("sync:       last ok %s, last error %s, %llu files, "
-		    "%llu bytes\n", tbuf, or_dash(st->sync_last_error),
+		    "%llu bytes", tbuf, or_dash(st->sync_last_error),
 		    (unsigned long long)st->sync_files,
 		    (unsigned long long)st->sync_bytes);
+		if (st->sync_skipped > 0)
+			printf(", %llu skipped (not a file, directory or "
+			    "symlink)", (unsigned long long)st->sync_skipped);
+		printf("\n");
 	}
 	for (i = 0; i < npeers; i++)
 		printf("  %-20s %-12s %s\n", peers[i].node, peers[i].state,

@@ -612,8 +612,14 @@ apply_batch_commit(struct apply_batch *b, int (*fence)(void *), void *arg,
 		else if (renameat(b->d[b->f[i].dir].fd, b->f[i].tmp,
 		    b->d[b->f[i].dir].fd, b->f[i].name) == -1)
 			rc = -1;
-		else
+		else {
+			/* a rename between two names of one file does
+			 * nothing: the temporary name must still go */
+			if (b->f[i].hardlink)
+				(void)unlinkat(b->d[b->f[i].dir].fd,
+				    b->f[i].tmp, 0);
 			b->f[i].tmp[0] = '\0';	/* in place */
+		}
 	}
 	for (i = 0; i < b->nd; i++)
 		if (fsync(b->d[i].fd) == -1)
@@ -671,6 +677,73 @@ apply_symlink(int root, const char *path, const char *target,
 	if (rc == 0)
 		rc = fsync(parent);
 	close(parent);
+	return (rc);
+}
+
+/*
+ * Another name of a file, as a member of the batch: a link to the file
+ * at target under a temporary name, renamed into place at the commit.
+ * The file is the batch's own when target is in the batch (still under
+ * its temporary name), else the one in place, which must be a regular
+ * file.  ENOENT or ESTALE: no such file now (the sender ships it, and
+ * this link, again in a later round).
+ */
+int
+apply_hardlink(struct apply_batch *b, const char *path, const char *target)
+{
+	struct apply_file	 f;
+	struct stat		 st, lst;
+	char			 tbase[NAME_MAX + 1];
+	const char		*sname;
+	int			 i, sfd, own = 0, tries, rc = -1, dfd;
+
+	if (file_place(b, path, &f) == -1)
+		return (-1);
+	for (i = b->n; i-- > 0; )
+		if (b->f[i].tmp[0] != '\0' && strcmp(b->f[i].path, target) == 0)
+			break;
+	if (i >= 0) {
+		sfd = b->d[b->f[i].dir].fd;
+		sname = b->f[i].tmp;
+	} else {
+		if ((sfd = apply_open_parent(b->root, target, 0, tbase,
+		    sizeof(tbase))) == -1)
+			return (-1);
+		own = 1;
+		sname = tbase;
+	}
+	dfd = b->d[f.dir].fd;
+	if (fstatat(sfd, sname, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = ESTALE;
+		goto out;
+	}
+	for (tries = 0; tries < 10; tries++) {
+		snprintf(f.tmp, sizeof(f.tmp), ".failoverd.%08x",
+		    randombytes_random());
+		if ((rc = linkat(sfd, sname, dfd, f.tmp, 0)) == 0 ||
+		    errno != EEXIST)
+			break;
+	}
+	if (rc == -1)
+		goto out;
+	/* the name linked must be the file looked at */
+	if (fstatat(dfd, f.tmp, &lst, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    lst.st_dev != st.st_dev || lst.st_ino != st.st_ino ||
+	    (f.path = strdup(path)) == NULL) {
+		unlinkat(dfd, f.tmp, 0);
+		errno = ESTALE;
+		rc = -1;
+		goto out;
+	}
+	f.ino = st.st_ino;
+	f.hardlink = 1;
+	b->f[b->n++] = f;
+	rc = 0;
+out:
+	if (own)
+		close(sfd);
 	return (rc);
 }
 

@@ -22,6 +22,7 @@ struct apply_file {
 	uint64_t	 size;
 	uint64_t	 kicked;	/* writeback started up to here */
 	uint64_t	 ino;		/* of the temporary file */
+	int		 hardlink;	/* another name of a file, no data */
 };
 
 #define ATTIC_DIR	".failoverd-attic"
@@ -71,6 +72,7 @@ int	 apply_batch_commit(struct apply_batch *, int (*)(void *), void *,
 void	 apply_batch_abort(struct apply_batch *);
 int	 apply_symlink(int, const char *, const char *, int64_t,
 	    const char *);
+int	 apply_hardlink(struct apply_batch *, const char *, const char *);
 int	 apply_mkdir(int, const char *, mode_t);
 int	 apply_remove(int, const char *, const char *);
 

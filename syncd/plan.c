@@ -7,6 +7,10 @@
  * difference.  An entry whose type changed (a directory become a file)
  * is removed with what it holds before its replacement is shipped: what
  * it holds is one run of the sorted manifest, found by binary search.
+ * A hard link (another name of a file earlier in the tree) is shipped
+ * when it is new or names another file, and also whenever that file is
+ * shipped: the receiver's copy of the file is a new inode, which the
+ * link must name too.
  * Guards: an empty source is refused (an unmounted disk looks like
  * that), and so is a round that would delete more than max-delete
  * percent of the receiver's entries.
@@ -51,6 +55,8 @@ ship(struct plan *p, const struct scan_entry *e)
 		return (push(p, PLAN_FILE, e));
 	case SCAN_LINK:
 		return (push(p, PLAN_LINK, e));
+	case SCAN_HLINK:
+		return (push(p, PLAN_HLINK, e));
 	default:
 		return (push(p, PLAN_MKDIR, e));
 	}
@@ -68,6 +74,7 @@ differs(const struct scan_entry *a, const struct scan_entry *b)
 		    a->mtime_ns != b->mtime_ns || !a->hashed || !b->hashed ||
 		    memcmp(a->hash, b->hash, SCAN_HASHLEN) != 0);
 	case SCAN_LINK:
+	case SCAN_HLINK:
 		return (strcmp(a->link, b->link) != 0);
 	default:
 		return (a->mode != b->mode);
@@ -90,12 +97,22 @@ lower_bound(const struct scan_manifest *m, size_t from, const char *key)
 	return (lo);
 }
 
+/* Is the file a hard link at i names shipped in this round? */
+static int
+target_sent(const struct scan_manifest *src, size_t i, const char *sent)
+{
+	size_t	 t = lower_bound(src, 0, src->e[i].link);
+
+	return (t < i && strcmp(src->e[t].path, src->e[i].link) == 0 &&
+	    sent[t]);
+}
+
 int
 plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
     unsigned int max_delete, struct plan *p, char *err, size_t errlen)
 {
 	const struct scan_entry	**del = NULL;
-	char			*gone = NULL, key[PATH_MAX + 1];
+	char			*gone = NULL, *sent = NULL, key[PATH_MAX + 1];
 	size_t			 i = 0, j = 0, nd = 0, k, r, len;
 	int			 c;
 
@@ -104,9 +121,11 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 		snprintf(err, errlen, "the source directory is empty");
 		return (-1);
 	}
-	if (dst->n > 0 && ((del = calloc(dst->n, sizeof(*del))) == NULL ||
-	    (gone = calloc(dst->n, 1)) == NULL)) {
+	if ((dst->n > 0 && ((del = calloc(dst->n, sizeof(*del))) == NULL ||
+	    (gone = calloc(dst->n, 1)) == NULL)) ||
+	    (sent = calloc(src->n, 1)) == NULL) {
 		free(del);
+		free(gone);
 		return (-1);
 	}
 	while (i < src->n || j < dst->n) {
@@ -121,6 +140,7 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 			continue;
 		}
 		if (c < 0) {
+			sent[i] = 1;
 			if (ship(p, &src->e[i++]) == -1)
 				goto fail;
 		} else if (c > 0)
@@ -149,12 +169,15 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 					    &dst->e[k + r]) == -1)
 						goto fail;
 				}
+			sent[i] = 1;
 			if (push(p, PLAN_DELETE, &dst->e[j++]) == -1 ||
 			    ship(p, &src->e[i++]) == -1)
 				goto fail;
 		} else {
-			if (differs(&src->e[i], &dst->e[j]) &&
-			    ship(p, &src->e[i]) == -1)
+			if ((differs(&src->e[i], &dst->e[j]) ||
+			    (src->e[i].type == SCAN_HLINK &&
+			    target_sent(src, i, sent))) &&
+			    ((sent[i] = 1), ship(p, &src->e[i])) == -1)
 				goto fail;
 			i++;
 			j++;
@@ -167,6 +190,7 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 		    max_delete);
 		free(del);
 		free(gone);
+		free(sent);
 		plan_free(p);
 		return (-1);
 	}
@@ -176,10 +200,12 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 			goto fail;
 	free(del);
 	free(gone);
+	free(sent);
 	return (0);
 fail:
 	free(del);
 	free(gone);
+	free(sent);
 	plan_free(p);
 	snprintf(err, errlen, "out of memory");
 	return (-1);

@@ -13,6 +13,7 @@
 enum plan_kind {
 	PLAN_FILE,	/* send the sender's file */
 	PLAN_LINK,
+	PLAN_HLINK,	/* another name of a file shipped or in place */
 	PLAN_MKDIR,
 	PLAN_DELETE	/* remove the receiver's entry */
 };

@@ -100,12 +100,14 @@ proto_decode(uint8_t type, const uint8_t *body, size_t len,
 		m->mtime_ns = (int64_t)get(&r, 8);
 		getbytes(&r, m->hash, sizeof(m->hash));
 		getstr(&r, m->path, sizeof(m->path));
-		if (m->ftype == SCAN_LINK)
+		if (m->ftype == SCAN_LINK || m->ftype == SCAN_HLINK)
 			getstr(&r, m->target, sizeof(m->target));
 		has_path = 1;
 		if (!r.bad && m->ftype != SCAN_FILE && m->ftype != SCAN_DIR &&
-		    m->ftype != SCAN_LINK)
+		    m->ftype != SCAN_LINK && m->ftype != SCAN_HLINK)
 			return (reject(err, errlen, "unknown entry type"));
+		if (!r.bad && m->ftype == SCAN_HLINK)
+			has_path = 2;	/* and the target is a path too */
 		break;
 	case P_MEND:
 		m->dir = get(&r, 1);
@@ -142,6 +144,13 @@ proto_decode(uint8_t type, const uint8_t *body, size_t len,
 		has_path = 1;
 		if (!r.bad && m->target[0] == '\0')
 			return (reject(err, errlen, "empty link target"));
+		break;
+	case P_HLINK:
+		m->dir = get(&r, 1);
+		m->ftype = SCAN_HLINK;
+		getstr(&r, m->path, sizeof(m->path));
+		getstr(&r, m->target, sizeof(m->target));
+		has_path = 2;
 		break;
 	case P_MKDIR:
 		m->dir = get(&r, 1);
@@ -188,6 +197,12 @@ proto_decode(uint8_t type, const uint8_t *body, size_t len,
 	if (has_path && apply_path_reserved(m->path))
 		return (reject(err, errlen, "a reserved name (.failoverd-attic "
 		    "or .failoverd.*)"));
+	/* a hard link's first name is a path of the tree like any other,
+	 * and not the link itself */
+	if (has_path == 2 && (!apply_path_valid(m->target,
+	    strlen(m->target)) || apply_path_reserved(m->target) ||
+	    strcmp(m->target, m->path) == 0))
+		return (reject(err, errlen, "bad hard link target"));
 	return (0);
 }
 
@@ -263,7 +278,8 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t max)
 		put(&w, (uint64_t)m->mtime_ns, 8);
 		putbytes(&w, m->hash, sizeof(m->hash));
 		putstr(&w, m->path);
-		if (m->type == P_ENTRY && m->ftype == SCAN_LINK)
+		if (m->type == P_ENTRY && (m->ftype == SCAN_LINK ||
+		    m->ftype == SCAN_HLINK))
 			putstr(&w, m->target);
 		break;
 	case P_MEND:
@@ -288,6 +304,11 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t max)
 	case P_LINK:
 		put(&w, m->dir, 1);
 		put(&w, (uint64_t)m->mtime_ns, 8);
+		putstr(&w, m->path);
+		putstr(&w, m->target);
+		break;
+	case P_HLINK:
+		put(&w, m->dir, 1);
 		putstr(&w, m->path);
 		putstr(&w, m->target);
 		break;

@@ -28,6 +28,7 @@ enum proto_type {
 	P_ACK,		/* receiver: batch {seq} is durable */
 	P_DONE,		/* the round is complete */
 	P_RESUME,	/* receiver: a file it holds part of */
+	P_HLINK,	/* another name of a file: {path, target path} */
 	P_MAX
 };
 
@@ -36,7 +37,7 @@ enum proto_type {
 struct proto_msg {
 	uint8_t		 type;
 	uint8_t		 dir;
-	uint8_t		 ftype;		/* SCAN_FILE, SCAN_DIR, SCAN_LINK */
+	uint8_t		 ftype;		/* SCAN_FILE, _DIR, _LINK, _HLINK */
 	uint32_t	 mode;
 	uint64_t	 size;
 	int64_t		 mtime_ns;

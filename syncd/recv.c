@@ -136,6 +136,7 @@ fence(struct conn *c, struct proto_msg *m)
 	}
 	if ((c->local = calloc(syncd.ndirs, sizeof(*c->local))) == NULL)
 		fatal("calloc");
+	syncd_scan_begin();
 	for (d = 0; d < syncd.ndirs; d++) {
 		/* the sender compares hashes: the receiver's are all known */
 		scan_cache_lazy(syncd.dirs[d].cache, 0);
@@ -146,10 +147,12 @@ fence(struct conn *c, struct proto_msg *m)
 
 			snprintf(why, sizeof(why), "scan of %s: %s",
 			    syncd.dirs[d].path, strerror(errno));
+			syncd_scan_end();
 			conn_close(c, why);
 			return (-1);
 		}
 	}
+	syncd_scan_end();
 	log_notice("session from %s (%s) at epoch %lld%s%s", c->node,
 	    c->addr, (long long)c->epoch, c->attic[0] ? ", attic " : "",
 	    c->attic);
@@ -223,6 +226,32 @@ local_error(struct conn *c, const char *what, const char *path)
 	return (-1);
 }
 
+/*
+ * Room in the batch for one more member in directory dir: 0, or -1 when
+ * the session ended (the sender commits a batch at 1,000 files or
+ * 4 MiB, and a batch never spans two directories).
+ */
+static int
+batch_room(struct conn *c, uint8_t dir, int root)
+{
+	if (c->batch != NULL && (c->batch->n >= APPLY_MAXBATCH ||
+	    c->batch->bytes >= APPLY_MAXBYTES)) {
+		conn_close(c, "a batch past its limits (1,000 files, 4 MiB)");
+		return (-1);
+	}
+	if (c->batch != NULL && c->batch->n > 0 && c->bdir != dir) {
+		conn_close(c, "a batch across two directories");
+		return (-1);
+	}
+	if (c->batch == NULL || c->batch->root != root) {
+		apply_batch_free(c->batch);
+		if ((c->batch = apply_batch_new(root)) == NULL)
+			fatal("apply_batch_new");
+	}
+	c->bdir = dir;
+	return (0);
+}
+
 /* A frame from the sender. */
 int
 recv_frame(struct conn *c, struct proto_msg *m)
@@ -240,31 +269,30 @@ recv_frame(struct conn *c, struct proto_msg *m)
 	if (c->state != C_READY && m->type != P_DONE)
 		goto unexpected;
 	/* before anything that links, makes or unlinks: still current? */
-	if ((m->type == P_LINK || m->type == P_MKDIR ||
+	if ((m->type == P_LINK || m->type == P_MKDIR || m->type == P_HLINK ||
 	    m->type == P_DELETE || m->type == P_BEGIN) && !fence_current(c)) {
 		recv_check_fence(c);
 		return (-1);
 	}
 	root = syncd.dirs[m->dir].fd;
 	switch (m->type) {
+	case P_HLINK:
+		if (c->in_file)
+			goto unexpected;
+		if (batch_room(c, m->dir, root) == -1)
+			return (-1);
+		if (apply_hardlink(c->batch, m->path, m->target) == -1) {
+			if (errno == ENOENT || errno == ESTALE)
+				return (0);	/* the file is not there now */
+			return (local_error(c, "cannot link", m->path));
+		}
+		syncd.files++;
+		return (0);
 	case P_BEGIN:
 		if (c->in_file)
 			goto unexpected;
-		/* the sender commits a batch at 1,000 files or 4 MiB */
-		if (c->batch != NULL && (c->batch->n >= APPLY_MAXBATCH ||
-		    c->batch->bytes >= APPLY_MAXBYTES)) {
-			conn_close(c, "a batch past its limits (1,000 files, "
-			    "4 MiB)");
+		if (batch_room(c, m->dir, root) == -1)
 			return (-1);
-		}
-		if (c->batch != NULL && c->batch->n > 0 && c->bdir != m->dir)
-			goto unexpected;
-		if (c->batch == NULL || c->batch->root != root) {
-			apply_batch_free(c->batch);
-			if ((c->batch = apply_batch_new(root)) == NULL)
-				fatal("apply_batch_new");
-		}
-		c->bdir = m->dir;
 		if (apply_file_begin(c->batch, m->path, &c->f) == -1)
 			return (local_error(c, "cannot write", m->path));
 		c->in_file = 1;

@@ -5,6 +5,10 @@
  * reads no file.  Symlinks are recorded as links, never followed;
  * "exclude" patterns are fnmatch(3) with FNM_PATHNAME on the relative
  * path.  Everything is opened beneath the directory fd with O_NOFOLLOW.
+ * A file with several names in the tree is recorded once, at its first
+ * path in sorted order; its other names are SCAN_HLINK entries naming
+ * that path.  What is neither file, directory nor symlink (a FIFO, a
+ * socket, a device) is skipped, and told to the cache's callback.
  */
 
 #include <sys/types.h>
@@ -55,6 +59,8 @@ struct scan_cache {
 	int			 clean_temps;
 	int			 lazy;	/* hash only what the cache knows */
 	char			 keep[32];	/* a temporary file to leave */
+	scan_skip_cb		 on_skip;
+	void			*on_skip_arg;
 };
 
 struct scan_cache *
@@ -90,6 +96,14 @@ void
 scan_cache_lazy(struct scan_cache *c, int on)
 {
 	c->lazy = on;
+}
+
+/* Each path a scan skips goes to cb, once a scan. */
+void
+scan_cache_on_skip(struct scan_cache *c, scan_skip_cb cb, void *arg)
+{
+	c->on_skip = cb;
+	c->on_skip_arg = arg;
 }
 
 void
@@ -310,6 +324,8 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
 		    !S_ISLNK(st.st_mode)) {
 			s->skipped++;
+			if (c->on_skip != NULL)
+				c->on_skip(path, st.st_mode, c->on_skip_arg);
 			continue;
 		}
 		if ((e = add(m, path)) == NULL) {
@@ -320,6 +336,7 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 		e->mtime_ns = ns(&st.st_mtim);
 		e->dev = st.st_dev;
 		e->ino = st.st_ino;
+		e->nlink = st.st_nlink;
 		if (S_ISREG(st.st_mode)) {
 			e->type = SCAN_FILE;
 			e->size = st.st_size;
@@ -355,6 +372,69 @@ entry_cmp(const void *a, const void *b)
 	    ((const struct scan_entry *)b)->path));
 }
 
+/* Files with several names, by inode, then in path order. */
+static const struct scan_manifest *inode_m;
+
+static int
+inode_cmp(const void *a, const void *b)
+{
+	const struct scan_entry	*x = &inode_m->e[*(const size_t *)a];
+	const struct scan_entry	*y = &inode_m->e[*(const size_t *)b];
+
+	if (x->dev != y->dev)
+		return (x->dev < y->dev ? -1 : 1);
+	if (x->ino != y->ino)
+		return (x->ino < y->ino ? -1 : 1);
+	return (*(const size_t *)a < *(const size_t *)b ? -1 : 1);
+}
+
+/*
+ * Of each file with several names in the tree, every name but the first
+ * (in path order) becomes a SCAN_HLINK to the first, which keeps size,
+ * mode, mtime and hash.  Names outside the tree do not count.
+ */
+static int
+hardlinks(struct scan_manifest *m, struct scan_stats *s)
+{
+	size_t			*ix, n = 0, i, first = 0;
+	struct scan_entry	*e, *f;
+
+	for (i = 0; i < m->n; i++)
+		if (m->e[i].type == SCAN_FILE && m->e[i].nlink > 1)
+			n++;
+	if (n < 2)
+		return (0);
+	if ((ix = calloc(n, sizeof(*ix))) == NULL)
+		return (-1);
+	for (i = 0, n = 0; i < m->n; i++)
+		if (m->e[i].type == SCAN_FILE && m->e[i].nlink > 1)
+			ix[n++] = i;
+	inode_m = m;
+	qsort(ix, n, sizeof(*ix), inode_cmp);
+	for (i = 1; i < n; i++) {
+		e = &m->e[ix[i]];
+		f = &m->e[ix[first]];
+		if (e->dev != f->dev || e->ino != f->ino) {
+			first = i;
+			continue;
+		}
+		if ((e->link = strdup(f->path)) == NULL) {
+			free(ix);
+			return (-1);
+		}
+		e->type = SCAN_HLINK;
+		e->size = f->size;
+		e->mode = f->mode;
+		e->mtime_ns = f->mtime_ns;
+		e->hashed = f->hashed;
+		memcpy(e->hash, f->hash, SCAN_HASHLEN);
+		s->files--;
+		s->hardlinks++;
+	}
+	free(ix);
+	return (0);
+}
+
 /*
  * Scan beneath root (which stays open) into m, sorted by path.
  * ex is a NULL-terminated list of exclude patterns, or NULL.
@@ -372,7 +452,7 @@ scan_dir(int root, char * const *ex, struct scan_cache *c,
 		return (-1);
 	if (m->n > 1)
 		qsort(m->e, m->n, sizeof(*m->e), entry_cmp);
-	return (0);
+	return (hardlinks(m, s));
 }
 
 void

@@ -14,18 +14,21 @@
 enum scan_type {
 	SCAN_FILE = 'f',
 	SCAN_DIR = 'd',
-	SCAN_LINK = 'l'
+	SCAN_LINK = 'l',
+	SCAN_HLINK = 'h'	/* another name of a file earlier in the tree */
 };
 
 struct scan_entry {
 	char		*path;		/* relative, no leading "./" */
-	char		*link;		/* SCAN_LINK: its target */
+	char		*link;		/* SCAN_LINK: its target; SCAN_HLINK:
+					   the path of its first name */
 	uint8_t		 type;
 	uint8_t		 hashed;	/* hash is the content's */
 	uint32_t	 mode;
 	uint64_t	 size;
 	int64_t		 mtime_ns;
 	uint64_t	 dev, ino;	/* local: what was scanned */
+	uint32_t	 nlink;		/* local: its names, in all */
 	uint8_t		 hash[SCAN_HASHLEN];
 };
 
@@ -40,7 +43,11 @@ struct scan_stats {
 	uint64_t	 hashed_files;	/* read this time, not from the cache */
 	uint64_t	 hashed_bytes;
 	uint64_t	 skipped;	/* neither file, directory nor link */
+	uint64_t	 hardlinks;	/* names of a file but its first */
 };
+
+/* A path a scan skips (a FIFO, a socket, a device), for the log. */
+typedef void	(*scan_skip_cb)(const char *, mode_t, void *);
 
 struct scan_cache;
 
@@ -52,6 +59,7 @@ void		 scan_cache_keep(struct scan_cache *, const char *);
 void		 scan_cache_put(struct scan_cache *, const struct stat *,
 		    const uint8_t [SCAN_HASHLEN]);
 int		 scan_hash_entry(int, struct scan_cache *, struct scan_entry *);
+void		 scan_cache_on_skip(struct scan_cache *, scan_skip_cb, void *);
 int		 scan_dir(int, char * const *, struct scan_cache *,
 		    struct scan_manifest *, struct scan_stats *);
 void		 scan_manifest_free(struct scan_manifest *);

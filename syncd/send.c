@@ -69,8 +69,8 @@ remote_add(struct conn *c, const struct proto_msg *m)
 	if (r->n > 0 && strcmp(r->e[r->n - 1].path, m->path) >= 0)
 		return (-1);	/* not sorted: plan_round needs it */
 	/* what a receiver's key can make this process hold is bounded */
-	c->mbytes += strlen(m->path) + (m->ftype == SCAN_LINK ?
-	    strlen(m->target) : 0);
+	c->mbytes += strlen(m->path) + (m->ftype == SCAN_LINK ||
+	    m->ftype == SCAN_HLINK ? strlen(m->target) : 0);
 	if (r->n >= MANIFEST_MAX_ENTRIES || c->mbytes > MANIFEST_MAX_BYTES) {
 		conn_close(c, "the receiver's manifest is over its bounds "
 		    "(1,000,000 entries a directory, 128 MiB of names)");
@@ -89,8 +89,8 @@ remote_add(struct conn *c, const struct proto_msg *m)
 	e.mtime_ns = m->mtime_ns;
 	memcpy(e.hash, m->hash, sizeof(e.hash));
 	e.hashed = 1;
-	if ((e.path = strdup(m->path)) == NULL || (m->ftype == SCAN_LINK &&
-	    (e.link = strdup(m->target)) == NULL))
+	if ((e.path = strdup(m->path)) == NULL || ((m->ftype == SCAN_LINK ||
+	    m->ftype == SCAN_HLINK) && (e.link = strdup(m->target)) == NULL))
 		fatal("strdup");
 	r->e[r->n++] = e;
 	return (0);
@@ -445,6 +445,15 @@ send_fill(struct conn *c)
 			strlcpy(msg.target, it->e->link, sizeof(msg.target));
 			conn_send(c, &msg, 0);
 			c->rfiles++;
+			break;
+		case PLAN_HLINK:
+			/* a member of the batch, as the file it names may be */
+			msg.type = P_HLINK;
+			strlcpy(msg.target, it->e->link, sizeof(msg.target));
+			conn_send(c, &msg, 0);
+			c->rfiles++;
+			if (++c->bfiles >= APPLY_MAXBATCH && commit(c) == -1)
+				return;
 			break;
 		case PLAN_MKDIR:
 			msg.type = P_MKDIR;

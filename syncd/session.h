@@ -12,7 +12,7 @@
 #include "noise.h"
 #include "wire.h"
 
-#define SESSION_VERSION	2	/* 2: END carries the file's hash */
+#define SESSION_VERSION	3	/* 2: END carries the file's hash; 3: HLINK */
 #define HELLO_MAX	(3 + 2 * (NAME_LEN - 1))
 
 struct session_peer {

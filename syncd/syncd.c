@@ -180,6 +180,7 @@ send_status(void)
 	}
 	st.npeers = syncd.npeers;
 	st.nattics = syncd.nattics;
+	st.skipped = syncd.skipped;
 	memcpy(st.attic, syncd.attics, sizeof(st.attic));
 	imsg_compose(&ibuf_main, IMSG_SYNC_STATUS, 0, 0, -1, &st, sizeof(st));
 	syncd.status_dirty = 0;
@@ -475,6 +476,44 @@ ino_read(void)
 		syncd_round_wanted(syncd.conf.delay / 4);
 }
 
+/*
+ * What a scan skips (neither file, directory nor symlink) is said, one
+ * line a path and scan, the first SKIP_LOG of them; status counts all.
+ */
+#define SKIP_LOG	10
+
+static void
+scan_skipped(const char *path, mode_t mode, void *arg)
+{
+	const struct sync_dir	*d = arg;
+
+	if (syncd.skipping++ >= SKIP_LOG)
+		return;
+	log_warnx("%s/%s: not synced: %s", d->path, path,
+	    S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket" :
+	    S_ISCHR(mode) ? "a character device" :
+	    S_ISBLK(mode) ? "a block device" : "not a file, directory or "
+	    "symlink");
+}
+
+void
+syncd_scan_begin(void)
+{
+	syncd.skipping = 0;
+}
+
+void
+syncd_scan_end(void)
+{
+	if (syncd.skipping > SKIP_LOG)
+		log_warnx("%llu more paths not synced in this scan (not a "
+		    "file, directory or symlink)",
+		    (unsigned long long)(syncd.skipping - SKIP_LOG));
+	if (syncd.skipped != syncd.skipping)
+		syncd.status_dirty = 1;
+	syncd.skipped = syncd.skipping;
+}
+
 /* The local tree now: every directory scanned, the guards checked. */
 static struct snap *
 snap_take(void)
@@ -489,6 +528,7 @@ snap_take(void)
 		fatal("calloc");
 	s->refs = 1;
 	s->id = ++syncd.snap_seq;
+	syncd_scan_begin();
 	for (d = 0; d < syncd.ndirs; d++) {
 		if (fstat(syncd.dirs[d].fd, &sb) == -1 ||
 		    sb.st_dev != syncd.dirs[d].dev) {
@@ -509,9 +549,11 @@ snap_take(void)
 		    syncd.dirs[d].path, s->m[d].n,
 		    (unsigned long long)st.hashed_files);
 	}
+	syncd_scan_end();
 	ino_watch(s);
 	return (s);
 fail:
+	syncd_scan_end();
 	syncd_guard_failed(why);
 	for (d = 0; d < (uint32_t)syncd.npeers; d++)
 		if (syncd.peers[d].conn != NULL)
@@ -786,6 +828,7 @@ syncd_dispatch(void)
 				fatal("scan_cache_new");
 			/* only syncd writes them: one left is from a crash */
 			scan_cache_clean_temps(d->cache, 1);
+			scan_cache_on_skip(d->cache, scan_skipped, d);
 			syncd.ndirs++;
 			break;
 		case IMSG_CONF_EXCLUDE:

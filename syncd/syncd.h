@@ -185,6 +185,8 @@ struct syncd {
 	uint64_t		 next_scan;
 	int64_t			 last_ok;
 	uint64_t		 files, bytes;
+	uint64_t		 skipped;	/* at the last scan */
+	uint64_t		 skipping;	/* in the scan under way */
 	char			 last_error[FAULT_LEN];
 	int			 status_dirty;
 	uint32_t		 ctl_id;
@@ -208,6 +210,8 @@ void		 syncd_ctl_peer_done(struct speer *, int, const char *);
 void		 syncd_guard_failed(const char *);
 void		 syncd_attics(int64_t, uint64_t);
 void		 syncd_snap_unref(struct snap *);
+void		 syncd_scan_begin(void);
+void		 syncd_scan_end(void);
 
 /* conn.c */
 struct conn	*conn_connect(struct speer *);
