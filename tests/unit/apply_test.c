@@ -1,7 +1,9 @@
 /*
  * syncd/apply.c on a real file system: path checks, the atomic replace
  * of a file, an aborted batch, and attempts to escape the directory
- * through "..", absolute paths and symlinks.
+ * through "..", absolute paths and symlinks; hard links made from a file
+ * of the same batch and from one in place, over a copy and over a name
+ * of the same file, and refused to what is not a regular file.
  */
 
 #include <sys/types.h>
@@ -238,6 +240,89 @@ test_escapes(int root, const char *outside)
 	apply_batch_free(eb);
 }
 
+static ino_t
+ino(int root, const char *path)
+{
+	struct stat	 st;
+
+	return (fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+	    st.st_ino : 0);
+}
+
+static void
+test_hardlinks(int root)
+{
+	struct apply_batch	*b;
+	struct apply_file	 f;
+	struct stat		 st;
+	char			*s;
+
+	if ((b = apply_batch_new(root)) == NULL)
+		exit(2);
+	/* the file it names is in the same batch, not yet in place */
+	apply_file_begin(b, "hl/first", &f);
+	apply_file_write(&f, "one file\n", 9, 0);
+	apply_file_end(b, &f, 0644, 0);
+	ok(apply_hardlink(b, "hl/sub/second", "hl/first") == 0,
+	    "a hard link to a file of the same batch");
+	ok(faccessat(root, "hl/sub/second", F_OK, 0) == -1,
+	    "not in place before the commit");
+	ok(apply_batch_commit(b, NULL, NULL, NULL) == 0 &&
+	    ino(root, "hl/first") != 0 &&
+	    ino(root, "hl/first") == ino(root, "hl/sub/second") &&
+	    fstatat(root, "hl/first", &st, 0) == 0 && st.st_nlink == 2,
+	    "after it, two names of one file");
+	ok(temps_left(top) == 0, "no temporary name left");
+
+	/* to a file in place, over a copy */
+	apply_file_begin(b, "hl/third", &f);
+	apply_file_write(&f, "a copy\n", 7, 0);
+	apply_file_end(b, &f, 0644, 0);
+	apply_batch_commit(b, NULL, NULL, NULL);
+	ok(apply_hardlink(b, "hl/third", "hl/first") == 0 &&
+	    apply_batch_commit(b, NULL, NULL, NULL) == 0 &&
+	    ino(root, "hl/third") == ino(root, "hl/first"),
+	    "a link to a file in place replaces a copy");
+	s = slurp(root, "hl/third");
+	ok(s != NULL && strcmp(s, "one file\n") == 0, "with the file's content");
+
+	/* over a name of the same file: rename does nothing, the
+	 * temporary name must go all the same */
+	ok(apply_hardlink(b, "hl/third", "hl/first") == 0 &&
+	    apply_batch_commit(b, NULL, NULL, NULL) == 0 &&
+	    temps_left(top) == 0 && fstatat(root, "hl/first", &st, 0) == 0 &&
+	    st.st_nlink == 3, "again over a name of the same file: no "
+	    "temporary name left, still 3 names");
+
+	/* the attic keeps the copy a link replaces */
+	apply_file_begin(b, "hl/fourth", &f);
+	apply_file_write(&f, "kept\n", 5, 0);
+	apply_file_end(b, &f, 0644, 0);
+	apply_batch_commit(b, NULL, NULL, NULL);
+	ok(apply_hardlink(b, "hl/fourth", "hl/first") == 0 &&
+	    apply_batch_commit(b, NULL, NULL, ".failoverd-attic/9") == 0, "a "
+	    "link over a copy, with an attic");
+	s = slurp(root, ".failoverd-attic/9/hl/fourth");
+	ok(s != NULL && strcmp(s, "kept\n") == 0, "keeps the copy there");
+
+	/* what it names must be a regular file, and be there */
+	errno = 0;
+	ok(apply_hardlink(b, "hl/x", "hl/none") == -1 && errno == ENOENT,
+	    "a link to nothing: ENOENT (the sender ships both again)");
+	symlinkat("first", root, "hl/sym");
+	errno = 0;
+	ok(apply_hardlink(b, "hl/y", "hl/sym") == -1 && errno == ESTALE,
+	    "a link to a symlink is refused (ESTALE)");
+	errno = 0;
+	ok(apply_hardlink(b, "hl/z", "hl/sub") == -1 && errno == ESTALE,
+	    "a link to a directory is refused");
+	symlinkat("..", root, "hl/up");
+	ok(apply_hardlink(b, "hl/w", "hl/up/root/hl/first") == -1,
+	    "a link through a symlink is refused");
+	ok(b->n == 0 && temps_left(top) == 0, "none joined the batch");
+	apply_batch_free(b);
+}
+
 int
 main(void)
 {
@@ -257,6 +342,7 @@ main(void)
 
 	test_paths();
 	test_files(root);
+	test_hardlinks(root);
 	test_escapes(root, outside);
 
 	close(root);

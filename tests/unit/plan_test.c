@@ -2,7 +2,8 @@
  * syncd/plan.c: the difference of two manifests, in order, with the
  * guards of an empty source and max-delete; and a tree whose every
  * directory became a file is planned in time linear in its size (the
- * plan used to scan the whole manifest for each change of type).
+ * plan used to scan the whole manifest for each change of type).  A hard
+ * link is shipped when new, retargeted, or when the file it names is.
  */
 
 #include <stdio.h>
@@ -32,7 +33,7 @@ add(struct scan_manifest *m, const char *path, int type, const char *data,
 		e->size = strlen(data);
 		memcpy(e->hash, data, e->size < 32 ? e->size : 32);
 		e->hashed = 1;
-	} else if (type == SCAN_LINK)
+	} else if (type == SCAN_LINK || type == SCAN_HLINK)
 		e->link = strdup(data);
 }
 
@@ -46,6 +47,7 @@ show(struct plan *p)
 	for (i = 0; i < p->n; i++) {
 		const char *k = p->item[i].kind == PLAN_FILE ? "send" :
 		    p->item[i].kind == PLAN_LINK ? "link" :
+		    p->item[i].kind == PLAN_HLINK ? "hlink" :
 		    p->item[i].kind == PLAN_MKDIR ? "mkdir" : "delete";
 		snprintf(s + strlen(s), sizeof(s) - strlen(s), "%s%s %s",
 		    i ? ", " : "", k, p->item[i].e->path);
@@ -110,6 +112,34 @@ main(void)
 	    err);
 	ok(plan_round(&src, &dst, 45, &p, err, sizeof(err)) == 0,
 	    "and allowed at 45%%");
+	plan_free(&p);
+	scan_manifest_free(&src);
+	scan_manifest_free(&dst);
+
+	/* hard links */
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	add(&src, "f", SCAN_FILE, "content", 0644);
+	add(&src, "g", SCAN_HLINK, "f", 0644);
+	add(&src, "h", SCAN_HLINK, "f", 0644);
+	add(&src, "k", SCAN_FILE, "kept", 0644);
+	add(&src, "l", SCAN_HLINK, "k", 0644);
+	ok(plan_round(&src, &none, 100, &p, err, sizeof(err)) == 0 &&
+	    strcmp(show(&p), "send f, hlink g, hlink h, send k, hlink l") == 0,
+	    "a new file's names follow it: %s", show(&p));
+	plan_free(&p);
+	ok(plan_round(&src, &src, 100, &p, err, sizeof(err)) == 0 && p.n == 0,
+	    "unchanged: nothing");
+	plan_free(&p);
+	add(&dst, "f", SCAN_FILE, "old content", 0644);
+	add(&dst, "g", SCAN_HLINK, "f", 0644);
+	add(&dst, "h", SCAN_FILE, "a copy", 0644);
+	add(&dst, "k", SCAN_FILE, "kept", 0644);
+	add(&dst, "l", SCAN_HLINK, "f", 0644);
+	ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0 &&
+	    strcmp(show(&p), "send f, hlink g, delete h, hlink h, hlink l")
+	    == 0, "a changed file ships its names again (the copy is a new "
+	    "file), a copy becomes a link, a link retargeted: %s", show(&p));
 	plan_free(&p);
 	scan_manifest_free(&src);
 	scan_manifest_free(&dst);

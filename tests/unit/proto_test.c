@@ -2,7 +2,8 @@
  * syncd/proto.c: every frame type survives encode and decode; a short
  * frame (cut at every length), trailing bytes, an unknown type, a
  * directory index not configured, a bad mode, a NUL in a string and
- * every kind of bad path are refused.
+ * every kind of bad path are refused; a hard link's target is a path of
+ * the tree like any other, and not the link itself.
  */
 
 #include <sodium.h>
@@ -66,6 +67,32 @@ main(void)
 	ok(roundtrip(&m, &o) == 0 && o.ftype == SCAN_LINK &&
 	    strcmp(o.target, "../shared/x") == 0, "ENTRY of a link, with its "
 	    "target");
+	m.ftype = SCAN_HLINK;
+	strlcpy(m.target, "conf/first.ini", sizeof(m.target));
+	ok(roundtrip(&m, &o) == 0 && o.ftype == SCAN_HLINK &&
+	    strcmp(o.target, "conf/first.ini") == 0, "ENTRY of a hard link, "
+	    "with the path of its first name");
+	strlcpy(m.target, "../shared/x", sizeof(m.target));
+	ok(refused(&m, "bad hard link target"), "a hard link's target is a "
+	    "path beneath the directory");
+	memset(&m, 0, sizeof(m));
+	m.type = P_HLINK;
+	m.dir = 1;
+	strlcpy(m.path, "b/second", sizeof(m.path));
+	strlcpy(m.target, "a/first", sizeof(m.target));
+	ok(roundtrip(&m, &o) == 0 && o.dir == 1 &&
+	    strcmp(o.path, "b/second") == 0 && strcmp(o.target, "a/first") == 0,
+	    "HLINK {dir, path, target}");
+	strlcpy(m.target, "/etc/shadow", sizeof(m.target));
+	ok(refused(&m, "bad hard link target"), "an absolute target is refused");
+	strlcpy(m.target, "a/../../x", sizeof(m.target));
+	ok(refused(&m, "bad hard link target"), "a target with .. is refused");
+	strlcpy(m.target, ".failoverd-attic/1/x", sizeof(m.target));
+	ok(refused(&m, "bad hard link target"), "a target in the attic is refused");
+	strlcpy(m.target, "b/second", sizeof(m.target));
+	ok(refused(&m, "bad hard link target"), "a link to itself is refused");
+	m.target[0] = '\0';
+	ok(refused(&m, "bad hard link target"), "an empty target is refused");
 	memset(&m, 0, sizeof(m));
 	m.type = P_FENCE;
 	strlcpy(m.node, "nfa1", sizeof(m.node));
@@ -92,8 +119,8 @@ main(void)
 		if (roundtrip(&m, &o) != 0 || o.type != t)
 			ok_all = 0;
 	}
-	ok(ok_all, "END, LINK, MKDIR, DELETE, COMMIT, ACK, DONE, RESUME "
-	    "survive too");
+	ok(ok_all, "END, LINK, MKDIR, DELETE, COMMIT, ACK, DONE, RESUME, "
+	    "HLINK survive too");
 	memset(&m, 0, sizeof(m));
 	m.type = P_RESUME;
 	strlcpy(m.path, "big", sizeof(m.path));

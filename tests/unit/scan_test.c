@@ -2,7 +2,10 @@
  * syncd/scan.c on a real tree: nested directories, an empty file, a
  * symlink, modes other than 0644, excludes; the manifest is path-sorted
  * with BLAKE2b-256 of each file; a rescan of an unchanged tree reads no
- * file, a changed file alone is read again.
+ * file, a changed file alone is read again.  Hard links: every name of
+ * a file but the first (in path order) is a link to that first name; a
+ * name outside the tree does not count.  What is skipped goes to the
+ * callback, once a scan.
  */
 
 #include <sys/types.h>
@@ -34,6 +37,17 @@ put(const char *rel, const char *data, mode_t mode)
 	close(fd);
 }
 
+static char	 skipped_paths[256];
+
+static void
+on_skip(const char *path, mode_t mode, void *arg)
+{
+	(*(int *)arg)++;
+	snprintf(skipped_paths + strlen(skipped_paths),
+	    sizeof(skipped_paths) - strlen(skipped_paths), "%s%s(%s)",
+	    skipped_paths[0] ? " " : "", path, S_ISFIFO(mode) ? "fifo" : "?");
+}
+
 static struct scan_entry *
 find(struct scan_manifest *m, const char *path)
 {
@@ -56,7 +70,8 @@ main(void)
 	char			 p[256];
 	uint8_t			 h[SCAN_HASHLEN];
 	size_t			 i;
-	int			 root, sorted;
+	int			 root, sorted, nskip = 0;
+	char			 q[256];
 
 	if (sodium_init() == -1)
 		return (2);
@@ -76,8 +91,20 @@ main(void)
 	symlink("a/b/deep.txt", p);
 	snprintf(p, sizeof(p), "%s/fifo", top);
 	mkfifo(p, 0644);
+	/* hard links: m1 with names a/m1 (first), b-m1 and m1; o outside */
+	put("a/m1", "linked\n", 0644);
+	snprintf(p, sizeof(p), "%s/a/m1", top);
+	snprintf(q, sizeof(q), "%s/b-m1", top);
+	link(p, q);
+	snprintf(q, sizeof(q), "%s/m1", top);
+	link(p, q);
+	put("o", "outside\n", 0644);
+	snprintf(p, sizeof(p), "%s/o", top);
+	snprintf(q, sizeof(q), "%s.o-outside", top);
+	link(p, q);
 	root = open(top, O_RDONLY | O_DIRECTORY);
 	c = scan_cache_new();
+	scan_cache_on_skip(c, on_skip, &nskip);
 
 	memset(&m, 0, sizeof(m));
 	ok(scan_dir(root, ex, c, &m, &s) == 0, "scan");
@@ -89,6 +116,18 @@ main(void)
 	    "excluded: *.tmp, and cache/* (FNM_PATHNAME)");
 	ok(find(&m, "cache") != NULL, "the directory cache itself is listed");
 	ok(find(&m, "fifo") == NULL && s.skipped == 1, "a fifo is skipped");
+	ok(nskip == 1 && strcmp(skipped_paths, "fifo(fifo)") == 0,
+	    "and told to the callback, once: %s", skipped_paths);
+	ok((e = find(&m, "a/m1")) != NULL && e->type == SCAN_FILE &&
+	    e->size == 7, "a file's first name is the file");
+	ok((e = find(&m, "b-m1")) != NULL && e->type == SCAN_HLINK &&
+	    strcmp(e->link, "a/m1") == 0 && e->size == 7,
+	    "its other names are hard links to the first");
+	ok((e = find(&m, "m1")) != NULL && e->type == SCAN_HLINK &&
+	    strcmp(e->link, "a/m1") == 0, "all of them");
+	ok((e = find(&m, "o")) != NULL && e->type == SCAN_FILE,
+	    "a file whose other name is outside the tree is a file");
+	ok(s.hardlinks == 2, "2 hard links counted");
 	e = find(&m, "a/b/deep.txt");
 	crypto_generichash(h, sizeof(h), (const uint8_t *)"deep\n", 5, NULL, 0);
 	ok(e != NULL && e->type == SCAN_FILE && e->size == 5 &&
@@ -104,12 +143,14 @@ main(void)
 	    strcmp(e->link, "a/b/deep.txt") == 0, "a symlink, as a link");
 	ok((e = find(&m, "a/b")) != NULL && e->type == SCAN_DIR,
 	    "directories are listed");
-	ok(s.files == 4 && s.hashed_files == 4, "4 files, all read the first "
-	    "time");
+	ok(s.files == 6 && s.hashed_files == 6, "6 files, all read the first "
+	    "time (a hard link is not read again: %llu)",
+	    (unsigned long long)s.hashed_files);
 	scan_manifest_free(&m);
 
 	ok(scan_dir(root, ex, c, &m, &s) == 0 && s.hashed_files == 0 &&
 	    s.hashed_bytes == 0, "a rescan of the unchanged tree reads no file");
+	ok(nskip == 2, "the fifo is told again in the next scan");
 	scan_manifest_free(&m);
 
 	put("z.txt", "changed\n", 0640);
@@ -123,7 +164,7 @@ main(void)
 
 	scan_cache_free(c);
 	close(root);
-	snprintf(p, sizeof(p), "rm -rf '%s'", top);
+	snprintf(p, sizeof(p), "rm -rf '%s' '%s.o-outside'", top, top);
 	if (system(p) != 0)
 		printf("# could not remove %s\n", top);
 	return (tap_done());
