@@ -112,7 +112,7 @@ for k in ("epoch", "holder", "lease_left_ms", "fault"):
 assert s["db"] in ("up", "down")
 assert s["vips"] == [{"address": "192.0.2.10/24", "interface": "fotest0", "bound": False}], s["vips"]
 assert s["nodes"] == []
-assert s["sync"] == {"last_ok": None, "last_error": None, "files": 0, "bytes": 0, "attic": [],
+assert s["sync"] == {"last_ok": None, "last_error": None, "files": 0, "bytes": 0, "skipped": 0, "attic": [],
     "peers": [{"node": "b", "state": "standby", "last_ok": None, "error": None}]}, s["sync"]
 print("valid")
 EOF
