@@ -148,6 +148,9 @@ enum imsg_type {
 	 */
 	IMSG_SYNC_FINAL_DONE,
 	IMSG_CTL_STATUS_ATTIC,
+	IMSG_HISTORY_CANCEL,
+	IMSG_HISTORY_PAUSE,
+	IMSG_HISTORY_MORE,
 	IMSG_MAX
 };
 
@@ -408,6 +411,18 @@ struct fault_msg {
 struct history_msg {
 	uint32_t	 id;		/* the control request */
 	uint32_t	 lines;		/* the newest so many, 1 to 100000 */
+};
+
+/*
+ * History flows at its reader's pace, a page at a time:
+ * IMSG_HISTORY_PAUSE, heartbeatd -> monitor: a page of history id went,
+ * the next waits for IMSG_HISTORY_MORE, monitor -> heartbeatd, sent once
+ * the reader has taken most of it; IMSG_HISTORY_CANCEL, monitor ->
+ * heartbeatd: the reader went, the rest is not read.
+ */
+struct history_id_msg {
+	uint32_t	 id;
+	uint32_t	 pad;
 };
 
 /* IMSG_HISTORY_LINE, heartbeatd -> monitor -> failoverctl: one event */

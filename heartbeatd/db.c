@@ -31,7 +31,8 @@ enum query {
 	Q_CREATE,	/* create them */
 	Q_SESSION,	/* timeouts, synchronous_commit, LISTEN */
 	Q_LEASE,	/* a statement of the state machine */
-	Q_HISTORY
+	Q_HISTORY_FROM,	/* where the last N rows of history start */
+	Q_HISTORY	/* a page of them */
 };
 
 enum db_state {
@@ -134,12 +135,23 @@ static const char sql_event[] =
     "INSERT INTO failover_event (cluster, node, epoch, event, detail)"
     " VALUES ($1, $2, NULLIF($3, '')::bigint, $4, NULLIF($5, ''))";
 
+/*
+ * History goes on the lease's connection, so it is read in steps, each
+ * quick, with the lease's statements first whenever one is due: back
+ * from the newest, some ids at a time, to where the last N rows start,
+ * then forward a page of rows at a time.
+ */
+static const char sql_history_from[] =
+    "SELECT coalesce(min(id), 0), count(*) FROM (SELECT id"
+    " FROM failover_event WHERE cluster = $1 AND id < $2::bigint"
+    " ORDER BY id DESC LIMIT $3::integer) h";
+
 static const char sql_history[] =
-    "SELECT to_char(at AT TIME ZONE 'UTC',"
+    "SELECT id, to_char(at AT TIME ZONE 'UTC',"
     "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(node, '-'),"
     "  event, coalesce(epoch::text, '-'), coalesce(detail, '')"
-    " FROM (SELECT * FROM failover_event WHERE cluster = $1"
-    "  ORDER BY id DESC LIMIT $2::integer) h ORDER BY id";
+    " FROM failover_event WHERE cluster = $1 AND id >= $2::bigint"
+    " ORDER BY id LIMIT $3::integer";
 
 static const char *stmt_names[] = {
 	[ST_NONE] = "none", [ST_REGISTER] = "register", [ST_POLL] = "poll",
@@ -529,16 +541,33 @@ db_statement(uint64_t now, const struct lease_stmt *st)
 	return (rc);
 }
 
+/* The n ids of history before id: their least and how many there are
+ * (heartbeatd_history_from). */
 int
-db_history(uint64_t now, int n)
+db_history_from(uint64_t now, int64_t before, int n)
 {
-	char		 lim[16];
-	const char	*p[] = { db.cluster, lim };
+	char		 lim[16], id[24];
+	const char	*p[] = { db.cluster, id, lim };
 
 	if (!db_idle())
 		return (-1);
+	snprintf(id, sizeof(id), "%lld", (long long)before);
 	snprintf(lim, sizeof(lim), "%d", n);
-	return (db_send(Q_HISTORY, now, sql_history, 2, p));
+	return (db_send(Q_HISTORY_FROM, now, sql_history_from, 3, p));
+}
+
+/* At most n rows from id on (heartbeatd_history_line, _page). */
+int
+db_history_page(uint64_t now, int64_t from, int n)
+{
+	char		 lim[16], id[24];
+	const char	*p[] = { db.cluster, id, lim };
+
+	if (!db_idle())
+		return (-1);
+	snprintf(id, sizeof(id), "%lld", (long long)from);
+	snprintf(lim, sizeof(lim), "%d", n);
+	return (db_send(Q_HISTORY, now, sql_history, 3, p));
 }
 
 /* "a standby 12,b active 3" -> nodes */
@@ -618,20 +647,30 @@ parse_reply(PGresult *r, int ok, struct lease_reply *rp)
 }
 
 static void
-history_result(PGresult *r, int ok)
+history_result(enum query q, PGresult *r, int ok)
 {
-	char	 line[CTL_MSG_LEN];
-	int	 i;
+	const char	*err = ok ? "" : r != NULL ? PQresultErrorMessage(r) :
+			    "no result";
+	char		 line[CTL_MSG_LEN];
+	int64_t		 last = 0;
+	int		 i;
 
+	if (q == Q_HISTORY_FROM) {
+		ok = ok && PQntuples(r) == 1;
+		heartbeatd_history_from(ok, ok ? strtoll(PQgetvalue(r, 0, 0),
+		    NULL, 10) : 0, ok ? atoi(PQgetvalue(r, 0, 1)) : 0,
+		    ok ? "" : err[0] ? err : "no row");
+		return;
+	}
 	for (i = 0; ok && i < PQntuples(r); i++) {
+		last = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 		snprintf(line, sizeof(line), "%s %s %s epoch %s%s%s",
-		    PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-		    PQgetvalue(r, i, 4)[0] ? " " : "", PQgetvalue(r, i, 4));
+		    PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		    PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+		    PQgetvalue(r, i, 5)[0] ? " " : "", PQgetvalue(r, i, 5));
 		heartbeatd_history_line(line);
 	}
-	heartbeatd_history_done(ok, ok ? "" : r != NULL ?
-	    PQresultErrorMessage(r) : "no result");
+	heartbeatd_history_page(ok, ok ? PQntuples(r) : 0, last, err);
 }
 
 /* The schema, created when it is missing and may be; then the session. */
@@ -713,8 +752,9 @@ db_complete(enum query q, PGresult *r, uint64_t now)
 		parse_reply(r, ok, &rp);
 		heartbeatd_reply(&rp, db.sent_at);
 		break;
+	case Q_HISTORY_FROM:
 	case Q_HISTORY:
-		history_result(r, ok);
+		history_result(q, r, ok);
 		break;
 	case Q_NONE:
 		break;

@@ -38,9 +38,20 @@ struct histreq {
 	TAILQ_ENTRY(histreq)	 entry;
 	uint32_t		 id;
 	int			 n;
+	int			 back;		/* ids still to count back */
+	int			 forward;	/* counted: rows are sent */
+	int			 left;		/* rows still to send */
+	int			 page;		/* asked for in flight */
+	int			 cancelled;	/* its reader went */
+	int			 paused;	/* until IMSG_HISTORY_MORE */
+	int64_t			 from;		/* least id counted, then the
+						   next to send; 0: none */
 };
 
 #define MAX_HISTQ	4		/* history requests waiting at once */
+#define HISTORY_PAGE	100		/* rows a statement: well under the
+					   monitor's 256 unread a reader */
+#define HISTORY_STEP	2000		/* ids counted back a statement */
 
 static TAILQ_HEAD(, histreq)	 histq = TAILQ_HEAD_INITIALIZER(histq);
 static int			 nhistq;
@@ -113,8 +124,18 @@ work(void)
 		db_statement(now, &st);
 		return;
 	}
-	if (db_idle() && !hist_out && (h = TAILQ_FIRST(&histq)) != NULL &&
-	    db_history(now, h->n) == 0)
+	if (!db_idle() || hist_out || (h = TAILQ_FIRST(&histq)) == NULL ||
+	    h->paused)
+		return;
+	if (!h->forward) {
+		h->page = h->back < HISTORY_STEP ? h->back : HISTORY_STEP;
+		if (db_history_from(now, h->from ? h->from : INT64_MAX,
+		    h->page) == 0)
+			hist_out = 1;
+		return;
+	}
+	h->page = h->left < HISTORY_PAGE ? h->left : HISTORY_PAGE;
+	if (db_history_page(now, h->from, h->page) == 0)
 		hist_out = 1;
 }
 
@@ -169,7 +190,7 @@ heartbeatd_history_line(const char *line)
 	struct history_line_msg	 hm;
 	struct histreq		*h;
 
-	if ((h = TAILQ_FIRST(&histq)) == NULL)
+	if ((h = TAILQ_FIRST(&histq)) == NULL || h->cancelled)
 		return;
 	memset(&hm, 0, sizeof(hm));
 	hm.id = h->id;
@@ -177,21 +198,94 @@ heartbeatd_history_line(const char *line)
 	send_main(IMSG_HISTORY_LINE, &hm, sizeof(hm));
 }
 
-void
-heartbeatd_history_done(int ok, const char *err)
+static void
+history_done(int ok, const char *err)
 {
 	struct histreq	*h;
 	char		 msg[CTL_MSG_LEN];
 
-	hist_out = 0;
 	if ((h = TAILQ_FIRST(&histq)) == NULL)
 		return;
 	TAILQ_REMOVE(&histq, h, entry);
 	nhistq--;
 	snprintf(msg, sizeof(msg), "history: %s", err);
 	msg[strcspn(msg, "\n")] = '\0';
-	req_result(h->id, ok ? 0 : 1, ok ? "" : msg);
+	if (!h->cancelled)
+		req_result(h->id, ok ? 0 : 1, ok ? "" : msg);
 	free(h);
+}
+
+/* The reader of history id went: out of the queue, or ended at the
+ * page in flight. */
+static void
+history_cancel(uint32_t id)
+{
+	struct histreq	*h;
+
+	TAILQ_FOREACH(h, &histq, entry)
+		if (h->id == id)
+			break;
+	if (h == NULL)
+		return;
+	log_info("history request %u: its reader went, %d of %d rows "
+	    "unsent; cancelled", id, h->forward ? h->left : h->n, h->n);
+	h->cancelled = 1;
+	if (h == TAILQ_FIRST(&histq) && hist_out)
+		return;		/* ended when its page comes */
+	TAILQ_REMOVE(&histq, h, entry);
+	nhistq--;
+	free(h);
+}
+
+/* count ids before the last counted, the least of them id. */
+void
+heartbeatd_history_from(int ok, int64_t id, int count, const char *err)
+{
+	struct histreq	*h;
+
+	hist_out = 0;
+	if ((h = TAILQ_FIRST(&histq)) == NULL)
+		return;
+	if (!ok || h->cancelled) {
+		history_done(ok, err);
+		return;
+	}
+	if (count > 0) {
+		h->from = id;
+		h->back -= count;
+	}
+	if (count < h->page || h->back <= 0) {
+		/* where the rows start: forward from there */
+		if (h->from == 0) {
+			history_done(1, "");	/* none */
+			return;
+		}
+		h->forward = 1;
+		h->left = h->n;
+	}
+}
+
+/* A page of rows went out, the last with id last. */
+void
+heartbeatd_history_page(int ok, int rows, int64_t last, const char *err)
+{
+	struct history_id_msg	 hi;
+	struct histreq		*h;
+
+	hist_out = 0;
+	if ((h = TAILQ_FIRST(&histq)) == NULL)
+		return;
+	h->left -= rows;
+	h->from = last + 1;
+	if (!ok || rows < h->page || h->left <= 0 || h->cancelled) {
+		history_done(ok, err);
+		return;
+	}
+	/* the next page once the reader has taken this one */
+	memset(&hi, 0, sizeof(hi));
+	hi.id = h->id;
+	h->paused = 1;
+	send_main(IMSG_HISTORY_PAUSE, &hi, sizeof(hi));
 }
 
 void
@@ -385,10 +479,23 @@ heartbeatd_dispatch(void)
 			if ((h = calloc(1, sizeof(*h))) == NULL)
 				fatal(NULL);
 			h->id = hm.id;
-			h->n = hm.lines;
+			h->n = h->back = hm.lines;
 			TAILQ_INSERT_TAIL(&histq, h, entry);
 			nhistq++;
 			break;
+		case IMSG_HISTORY_CANCEL:
+		case IMSG_HISTORY_MORE: {
+			struct history_id_msg	 hi;
+
+			if (imsg_get_data(&imsg, &hi, sizeof(hi)) == -1)
+				fatalx("bad message %u", type);
+			if (type == IMSG_HISTORY_CANCEL)
+				history_cancel(hi.id);
+			else if ((h = TAILQ_FIRST(&histq)) != NULL &&
+			    h->id == hi.id)
+				h->paused = 0;
+			break;
+		}
 		case IMSG_STOP:
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_STOP");

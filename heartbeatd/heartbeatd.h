@@ -25,7 +25,8 @@ void		 db_timeout(uint64_t);
 void		 db_drop(const char *);
 uint64_t	 db_deadline(void);
 int		 db_statement(uint64_t, const struct lease_stmt *);
-int		 db_history(uint64_t, int);
+int		 db_history_from(uint64_t, int64_t, int);
+int		 db_history_page(uint64_t, int64_t, int);
 
 /* heartbeatd.c: what db.c reports */
 void		 heartbeatd_db_ready(void);
@@ -33,6 +34,7 @@ void		 heartbeatd_db_down(const char *);
 void		 heartbeatd_reply(const struct lease_reply *, uint64_t);
 void		 heartbeatd_notified(void);
 void		 heartbeatd_history_line(const char *);
-void		 heartbeatd_history_done(int, const char *);
+void		 heartbeatd_history_from(int, int64_t, int, const char *);
+void		 heartbeatd_history_page(int, int, int64_t, const char *);
 
 #endif /* HEARTBEATD_H */

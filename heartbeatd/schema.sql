@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS failover_event (
 	detail		text,
 	at		timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- failoverctl history reads a cluster's events in pages of id
+CREATE INDEX IF NOT EXISTS failover_event_cluster_id
+	ON failover_event (cluster, id);
 
 -- NOTIFY is only a hint to read the row now.
 CREATE OR REPLACE FUNCTION failover_lease_notify() RETURNS trigger

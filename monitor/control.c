@@ -39,6 +39,8 @@ struct ctl_conn {
 	pid_t			 pid;
 	uint32_t		 id;	/* of a request heartbeatd answers */
 	int			 waiting;
+	int			 history;	/* that request is history */
+	int			 paused;	/* its next page waits */
 	int			 done;	/* answered: close once flushed */
 	uint64_t		 since;	/* ms: accepted, or answered */
 };
@@ -62,6 +64,7 @@ request_id(void)
 static void	 control_close(struct ctl_conn *);
 static void	 control_request(struct ctl_conn *, struct imsg *);
 static void	 control_arm(void);
+static void	 history_more(struct ctl_conn *);
 
 static int
 control_addr(const char *path, struct sockaddr_un *sun)
@@ -259,7 +262,8 @@ control_arm(void)
 	if (ctl_timers == NULL)
 		return;
 	TAILQ_FOREACH(c, &conns, entry)
-		if (!c->waiting && (at == 0 || c->since + CONTROL_IDLE_MS < at))
+		if ((!c->waiting || c->paused) &&
+		    (at == 0 || c->since + CONTROL_IDLE_MS < at))
 			at = c->since + CONTROL_IDLE_MS;
 	if (at != 0)
 		timer_set_at(ctl_timers, ctl_timer, at);
@@ -276,11 +280,13 @@ control_timeout(void)
 
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->waiting || now < c->since + CONTROL_IDLE_MS)
+		if ((c->waiting && !c->paused) ||
+		    now < c->since + CONTROL_IDLE_MS)
 			continue;
 		log_warnx("control: uid %u pid %d: %s within %d s; closed",
-		    c->uid, c->pid, c->done ? "did not read the answer" :
-		    "sent no request", CONTROL_IDLE_MS / 1000);
+		    c->uid, c->pid, c->paused ? "history: read nothing" :
+		    c->done ? "did not read the answer" : "sent no request",
+		    CONTROL_IDLE_MS / 1000);
 		control_close(c);
 	}
 	control_arm();
@@ -289,6 +295,15 @@ control_timeout(void)
 static void
 control_close(struct ctl_conn *c)
 {
+	struct history_id_msg	 hi;
+
+	if (c->waiting && c->history) {
+		/* heartbeatd reads no more of it for nobody */
+		memset(&hi, 0, sizeof(hi));
+		hi.id = c->id;
+		monitor_compose(PROC_HEARTBEAT, IMSG_HISTORY_CANCEL, &hi,
+		    sizeof(hi));
+	}
 	TAILQ_REMOVE(&conns, c, entry);
 	imsgbuf_clear(&c->ibuf);
 	close(c->ibuf.fd);
@@ -320,6 +335,7 @@ control_dispatch(struct pollfd *pfd, int n)
 			control_close(c);
 			continue;
 		}
+		history_more(c);
 		if (c->done) {
 			if (imsgbuf_queuelen(&c->ibuf) == 0)
 				control_close(c);
@@ -561,6 +577,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		memset(&hm, 0, sizeof(hm));
 		c->id = request_id();
 		c->waiting = 1;
+		c->history = 1;
 		hm.id = c->id;
 		hm.lines = req.value;
 		monitor_compose(PROC_HEARTBEAT, IMSG_HISTORY, &hm, sizeof(hm));
@@ -583,6 +600,39 @@ control_waiting(uint32_t id)
 		if (c->waiting && c->id == id)
 			return (c);
 	return (NULL);
+}
+
+/*
+ * The next page of a paused history once the reader has taken most of
+ * this one: heartbeatd reads the history at the pace its reader reads.
+ */
+static void
+history_more(struct ctl_conn *c)
+{
+	struct history_id_msg	 hi;
+
+	if (!c->paused || imsgbuf_queuelen(&c->ibuf) > CONTROL_MAX_QUEUE / 4)
+		return;
+	c->paused = 0;
+	memset(&hi, 0, sizeof(hi));
+	hi.id = c->id;
+	monitor_compose(PROC_HEARTBEAT, IMSG_HISTORY_MORE, &hi, sizeof(hi));
+	control_arm();
+}
+
+/* heartbeatd sent a page of history id and waits for the reader. */
+void
+control_history_pause(uint32_t id)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_waiting(id)) == NULL)
+		return;
+	c->paused = 1;
+	c->since = timer_now();		/* 10 s to read some of it */
+	(void)imsgbuf_write(&c->ibuf);
+	history_more(c);
+	control_arm();
 }
 
 /* A line of failoverctl history, to the connection that asked. */

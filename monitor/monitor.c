@@ -511,6 +511,14 @@ monitor_dispatch_child(enum proc_id id)
 			mon.nodes = nm;
 			break;
 		}
+		case IMSG_HISTORY_PAUSE: {
+			struct history_id_msg	 hi;
+
+			if (imsg_get_data(&imsg, &hi, sizeof(hi)) == -1)
+				fatalx("bad IMSG_HISTORY_PAUSE");
+			control_history_pause(hi.id);
+			break;
+		}
 		case IMSG_HISTORY_LINE: {
 			struct history_line_msg	 hl;
 

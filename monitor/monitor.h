@@ -234,6 +234,7 @@ int		 control_pollfds(struct pollfd *, int);
 void		 control_dispatch(struct pollfd *, int);
 int		 control_running(const char *);
 void		 control_history_line(const struct history_line_msg *);
+void		 control_history_pause(uint32_t);
 void		 control_req_result(const struct req_result_msg *);
 
 /* ctl.c */
