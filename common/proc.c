@@ -2,7 +2,8 @@
  * Children are fork+exec'd copies of failoverd ("failoverd -P NAME") with
  * their socket to the monitor on fd 3, nothing else open but stdio, and
  * an empty environment, so each gets a fresh address space.  Each starts
- * a session of its own with standard input on /dev/null: under -d the
+ * a session of its own with standard input on /dev/null and a terminal
+ * on standard output or error reopened for writing only: under -d the
  * monitor's terminal is a root shell's, and a child must not be able to
  * read it or push keystrokes into it (TIOCSTI) even before seccomp.  A child's
  * loop polls that socket through proc_pollfd() and proc_pollio().
@@ -58,6 +59,27 @@ proc_byname(const char *name)
 }
 
 /*
+ * A terminal on fd (under -d, the shell's) is opened again for writing
+ * only, so the child can log to it but not read what is typed there;
+ * O_NOCTTY, so it does not become the new session's terminal.
+ */
+static void
+tty_write_only(int fd)
+{
+	char	 path[32];
+	int	 w;
+
+	if (!isatty(fd))
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((w = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) == -1)
+		fatal("%s", path);
+	if (dup2(w, fd) == -1)
+		fatal("dup2");
+	close(w);
+}
+
+/*
  * Start child id from the executable at path; *fdp gets the monitor's end
  * of the socketpair (non-blocking).
  */
@@ -98,6 +120,8 @@ proc_exec(enum proc_id id, const char *path, int debug, int verbose, int *fdp)
 		fatal("/dev/null");
 	if (null != STDIN_FILENO)
 		close(null);
+	tty_write_only(STDOUT_FILENO);
+	tty_write_only(STDERR_FILENO);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 

@@ -56,11 +56,14 @@ static const int sc_net[] = {
 
 /*
  * ioctl only with the requests a process makes: netd's interface index
- * (if_nametoindex) and hardware address, and nothing for the others (not
- * even TCGETS: no child writes to a terminal through stdio).  TIOCSTI,
+ * (if_nametoindex) and hardware address, heartbeatd's interface index
+ * (libpq resolving a scoped IPv6 address), and nothing for the others
+ * (not even TCGETS: no child writes to a terminal through stdio).  TIOCSTI,
  * which pushes keystrokes into a terminal, is on no list.
  */
 static const unsigned long ioc_net[] = { SIOCGIFINDEX, SIOCGIFHWADDR };
+/* libpq's getaddrinfo of a scoped IPv6 host ("fe80::1%eth0") */
+static const unsigned long ioc_heartbeat[] = { SIOCGIFINDEX };
 
 /* one UDP or TCP socket to the DNS server at a time */
 static const int sc_dns[] = {
@@ -154,6 +157,8 @@ sandbox_seccomp(enum proc_id id)
 	case PROC_HEARTBEAT:
 		sandbox_allow(ctx, sc_heartbeat,
 		    sizeof(sc_heartbeat) / sizeof(int));
+		sandbox_allow_ioctl(ctx, ioc_heartbeat, sizeof(ioc_heartbeat) /
+		    sizeof(ioc_heartbeat[0]));
 		break;
 	case PROC_NET:
 		sandbox_allow(ctx, sc_net, sizeof(sc_net) / sizeof(int));

@@ -681,12 +681,62 @@ apply_symlink(int root, const char *path, const char *target,
 }
 
 /*
+ * A hard link that cannot be made, as a copy: the file at sname (the
+ * one looked at, st) copied to a new temporary member of the batch, with
+ * its mode and mtime.  1 when done, -1 on error.
+ */
+static int
+copy_member(struct apply_batch *b, struct apply_file *f, int sfd,
+    const char *sname, const struct stat *st, const char *path)
+{
+	struct timespec	 ts[2];
+	struct stat	 sst;
+	ssize_t		 n;
+	int		 in;
+
+	if ((in = apply_open_beneath(sfd, sname, O_RDONLY | O_NONBLOCK,
+	    0)) == -1)
+		return (-1);
+	if (fstat(in, &sst) == -1 || !S_ISREG(sst.st_mode) ||
+	    sst.st_dev != st->st_dev || sst.st_ino != st->st_ino) {
+		close(in);
+		errno = ESTALE;
+		return (-1);
+	}
+	if (apply_file_begin(b, path, f) == -1) {
+		close(in);
+		return (-1);
+	}
+	while ((n = copy_file_range(in, NULL, f->fd, NULL, 1 << 30, 0)) > 0)
+		f->size += n;
+	close(in);
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = sst.st_mtim;
+	if (n == -1 || (uint64_t)sst.st_size != f->size ||
+	    fchmod(f->fd, sst.st_mode & 01777) == -1 ||
+	    futimens(f->fd, ts) == -1 || b->n >= APPLY_MAXBATCH) {
+		apply_file_abort(b, f);
+		if (n != -1)
+			errno = ESTALE;
+		return (-1);
+	}
+	close(f->fd);
+	f->fd = -1;
+	b->f[b->n++] = *f;
+	b->bytes += f->size;
+	return (1);
+}
+
+/*
  * Another name of a file, as a member of the batch: a link to the file
  * at target under a temporary name, renamed into place at the commit.
  * The file is the batch's own when target is in the batch (still under
  * its temporary name), else the one in place, which must be a regular
  * file.  ENOENT or ESTALE: no such file now (the sender ships it, and
- * this link, again in a later round).
+ * this link, again in a later round).  Where the link cannot be made
+ * (EPERM, EXDEV, EMLINK) the name gets a copy of the file instead, and
+ * 1 is returned; 0 for a link.
  */
 int
 apply_hardlink(struct apply_batch *b, const char *path, const char *target)
@@ -719,6 +769,10 @@ apply_hardlink(struct apply_batch *b, const char *path, const char *target)
 		errno = ESTALE;
 		goto out;
 	}
+	if (i >= 0 && st.st_ino != b->f[i].ino) {
+		errno = ESTALE;		/* not the file this batch wrote */
+		goto out;
+	}
 	for (tries = 0; tries < 10; tries++) {
 		snprintf(f.tmp, sizeof(f.tmp), ".failoverd.%08x",
 		    randombytes_random());
@@ -726,14 +780,25 @@ apply_hardlink(struct apply_batch *b, const char *path, const char *target)
 		    errno != EEXIST)
 			break;
 	}
+	if (rc == -1 && (errno == EPERM || errno == EXDEV ||
+	    errno == EMLINK)) {
+		/* a file this user may not link (fs.protected_hardlinks),
+		 * across a mount, or with too many names: a copy */
+		rc = copy_member(b, &f, sfd, sname, &st, path);
+		goto out;
+	}
 	if (rc == -1)
 		goto out;
 	/* the name linked must be the file looked at */
 	if (fstatat(dfd, f.tmp, &lst, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    lst.st_dev != st.st_dev || lst.st_ino != st.st_ino ||
-	    (f.path = strdup(path)) == NULL) {
+	    lst.st_dev != st.st_dev || lst.st_ino != st.st_ino) {
 		unlinkat(dfd, f.tmp, 0);
 		errno = ESTALE;
+		rc = -1;
+		goto out;
+	}
+	if ((f.path = strdup(path)) == NULL) {
+		unlinkat(dfd, f.tmp, 0);
 		rc = -1;
 		goto out;
 	}

@@ -4,9 +4,12 @@
  * order: a directory before what it holds) and what is gone (deleted
  * after all new data, deepest first).  A file whose size, hash, mode or
  * mtime differ is shipped again; a standby that was down gets only the
- * difference.  An entry whose type changed (a directory become a file)
- * is removed with what it holds before its replacement is shipped: what
- * it holds is one run of the sorted manifest, found by binary search.
+ * difference.  An entry that became or stopped being a directory is
+ * removed with what it holds before its replacement is shipped: what it
+ * holds is one run of the sorted manifest, found by binary search.  A
+ * file, a symlink and a hard link replace one another in place (the
+ * receiver renames the new one over the old): nothing is deleted, and
+ * the path is never missing.
  * A hard link (another name of a file earlier in the tree) is shipped
  * when it is new or names another file, and also whenever that file is
  * shipped: the receiver's copy of the file is a new inode, which the
@@ -145,7 +148,8 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 				goto fail;
 		} else if (c > 0)
 			del[nd++] = &dst->e[j++];
-		else if (src->e[i].type != dst->e[j].type) {
+		else if ((src->e[i].type == SCAN_DIR) !=
+		    (dst->e[j].type == SCAN_DIR)) {
 			/*
 			 * The old entry and its subtree go first, deepest
 			 * first.  The subtree is not next to it ("d-x" sorts

@@ -136,7 +136,7 @@ fence(struct conn *c, struct proto_msg *m)
 	}
 	if ((c->local = calloc(syncd.ndirs, sizeof(*c->local))) == NULL)
 		fatal("calloc");
-	syncd_scan_begin();
+	syncd_scan_begin(1);
 	for (d = 0; d < syncd.ndirs; d++) {
 		/* the sender compares hashes: the receiver's are all known */
 		scan_cache_lazy(syncd.dirs[d].cache, 0);
@@ -258,7 +258,7 @@ recv_frame(struct conn *c, struct proto_msg *m)
 {
 	const char	*attic = c->attic[0] ? c->attic : NULL;
 	uint8_t		 h[SCAN_HASHLEN];
-	int		 root;
+	int		 root, rc;
 	char		 why[PATH_MAX + 64];
 
 	if (c->state == C_WAIT) {
@@ -281,11 +281,13 @@ recv_frame(struct conn *c, struct proto_msg *m)
 			goto unexpected;
 		if (batch_room(c, m->dir, root) == -1)
 			return (-1);
-		if (apply_hardlink(c->batch, m->path, m->target) == -1) {
+		if ((rc = apply_hardlink(c->batch, m->path, m->target)) == -1) {
 			if (errno == ENOENT || errno == ESTALE)
 				return (0);	/* the file is not there now */
 			return (local_error(c, "cannot link", m->path));
 		}
+		if (rc == 1)
+			c->hcopies++;
 		syncd.files++;
 		return (0);
 	case P_BEGIN:
@@ -411,6 +413,13 @@ recv_frame(struct conn *c, struct proto_msg *m)
 		syncd.last_ok = (int64_t)time(NULL);
 		syncd.last_error[0] = '\0';
 		syncd.status_dirty = 1;
+		if (c->hcopies > 0) {
+			log_warnx("peer %s: %u names got a copy of their file, "
+			    "which could not be hard-linked here (a file this "
+			    "user does not own, another filesystem, or too "
+			    "many links)", c->node, c->hcopies);
+			c->hcopies = 0;
+		}
 		if (c->resume_offered) {
 			/* a round done without it: the part is not needed */
 			recv_resume_drop();

@@ -136,6 +136,12 @@ remote_from_snap(struct conn *c)
 		    c->remote[d].n, sizeof(*e), entry_cmp_path)) != NULL) {
 			e->mtime_ns = -1;
 			memset(e->hash, 0, sizeof(e->hash));
+			if (e->type == SCAN_HLINK) {
+				/* a link is told apart by its target only */
+				free(e->link);
+				if ((e->link = strdup("")) == NULL)
+					fatal("strdup");
+			}
 		}
 		free(c->dirty[i].path);
 	}
@@ -158,6 +164,19 @@ mark_dirty(struct conn *c, uint32_t dir, const char *path)
 	if ((c->dirty[c->ndirty].path = strdup(path)) == NULL)
 		fatal("strdup");
 	c->ndirty++;
+}
+
+/* Was path of directory dir left for the next round? */
+static int
+is_dirty(struct conn *c, uint32_t dir, const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ndirty; i++)
+		if (c->dirty[i].dir == dir &&
+		    strcmp(c->dirty[i].path, path) == 0)
+			return (1);
+	return (0);
 }
 
 /*
@@ -447,6 +466,12 @@ send_fill(struct conn *c)
 			c->rfiles++;
 			break;
 		case PLAN_HLINK:
+			/* not to a file that did not go this round: the
+			 * receiver's is not the content it names now */
+			if (is_dirty(c, c->pdir, it->e->link)) {
+				mark_dirty(c, c->pdir, it->e->path);
+				break;
+			}
 			/* a member of the batch, as the file it names may be */
 			msg.type = P_HLINK;
 			strlcpy(msg.target, it->e->link, sizeof(msg.target));

@@ -478,7 +478,10 @@ ino_read(void)
 
 /*
  * What a scan skips (neither file, directory nor symlink) is said, one
- * line a path and scan, the first SKIP_LOG of them; status counts all.
+ * line a path, the first SKIP_LOG of them, in the scans that say: the
+ * first of an active period, then one every interval (not the scans a
+ * busy tree's changes bring, a second apart), and a receiver's at the
+ * opening of each session.  Status counts them at every scan.
  */
 #define SKIP_LOG	10
 
@@ -487,7 +490,7 @@ scan_skipped(const char *path, mode_t mode, void *arg)
 {
 	const struct sync_dir	*d = arg;
 
-	if (syncd.skipping++ >= SKIP_LOG)
+	if (syncd.skipping++ >= SKIP_LOG || !syncd.scan_say)
 		return;
 	log_warnx("%s/%s: not synced: %s", d->path, path,
 	    S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket" :
@@ -497,21 +500,24 @@ scan_skipped(const char *path, mode_t mode, void *arg)
 }
 
 void
-syncd_scan_begin(void)
+syncd_scan_begin(int say)
 {
 	syncd.skipping = 0;
+	if (say)
+		syncd.scan_say = 1;
 }
 
 void
 syncd_scan_end(void)
 {
-	if (syncd.skipping > SKIP_LOG)
+	if (syncd.skipping > SKIP_LOG && syncd.scan_say)
 		log_warnx("%llu more paths not synced in this scan (not a "
 		    "file, directory or symlink)",
 		    (unsigned long long)(syncd.skipping - SKIP_LOG));
 	if (syncd.skipped != syncd.skipping)
 		syncd.status_dirty = 1;
 	syncd.skipped = syncd.skipping;
+	syncd.scan_say = 0;
 }
 
 /* The local tree now: every directory scanned, the guards checked. */
@@ -528,7 +534,7 @@ snap_take(void)
 		fatal("calloc");
 	s->refs = 1;
 	s->id = ++syncd.snap_seq;
-	syncd_scan_begin();
+	syncd_scan_begin(0);
 	for (d = 0; d < syncd.ndirs; d++) {
 		if (fstat(syncd.dirs[d].fd, &sb) == -1 ||
 		    sb.st_dev != syncd.dirs[d].dev) {
@@ -619,6 +625,7 @@ role_apply(uint64_t now)
 		ino_full = 0;
 		syncd_round_wanted(0);
 		syncd.next_scan = now + syncd.conf.interval;
+		syncd.scan_say = 1;
 	}
 	for (i = 0; i < syncd.npeers; i++) {
 		struct speer	*sp = &syncd.peers[i];
@@ -641,6 +648,7 @@ role_apply(uint64_t now)
 	if (now >= syncd.next_scan) {
 		syncd_round_wanted(0);
 		syncd.next_scan = now + syncd.conf.interval;
+		syncd.scan_say = 1;
 	}
 	TAILQ_FOREACH(c, &syncd.conns, entry)
 		if (c->sender && !c->dead && c->state == C_READY &&

@@ -127,6 +127,7 @@ struct conn {
 	int			 rmatch;	/* the file begun may resume */
 	crypto_generichash_state fh;		/* of the file begun */
 	int			 resume_offered;
+	unsigned int		 hcopies;	/* hard links made as copies */
 };
 
 /* A receiver's file cut off by a broken session, kept to resume. */
@@ -187,6 +188,7 @@ struct syncd {
 	uint64_t		 files, bytes;
 	uint64_t		 skipped;	/* at the last scan */
 	uint64_t		 skipping;	/* in the scan under way */
+	int			 scan_say;	/* the next scan logs them */
 	char			 last_error[FAULT_LEN];
 	int			 status_dirty;
 	uint32_t		 ctl_id;
@@ -210,7 +212,7 @@ void		 syncd_ctl_peer_done(struct speer *, int, const char *);
 void		 syncd_guard_failed(const char *);
 void		 syncd_attics(int64_t, uint64_t);
 void		 syncd_snap_unref(struct snap *);
-void		 syncd_scan_begin(void);
+void		 syncd_scan_begin(int);
 void		 syncd_scan_end(void);
 
 /* conn.c */

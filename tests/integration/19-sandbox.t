@@ -5,8 +5,9 @@
 # that no child makes, injected into a running child (tests/lib/inject.c),
 # ends that child, and with it the daemon: execve, fork, ptrace, a kill of
 # another pid and a terminal's TIOCSTI in each child, an open in netd and
-# dnsd.  The allowed calls (getpid, and netd's SIOCGIFINDEX) leave the
-# child running, which shows that the injection works.  A descriptor that a child sends the
+# dnsd.  The allowed calls (getpid, and the SIOCGIFINDEX of netd and of
+# heartbeatd, for libpq's scoped IPv6 addresses) leave the child running,
+# which shows that the injection works.  A descriptor that a child sends the
 # monitor is refused.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/world.sh"
@@ -72,14 +73,41 @@ for c in $CHILDREN; do
 	    "$c leads a session of its own, has no terminal, reads /dev/null"
 done
 
+# --- on a terminal (-d in a root shell): children may write it, not read it ---
+node_stop a
+: > "$W_TMP/a.log"
+nsx_bg a script -qfc "$FAILOVERD -d -v -N a -f $W_TMP/a.conf" "$W_TMP/a.tty" >/dev/null 2>&1 &
+SCRIPT=$!
+W_PIDS="$W_PIDS $SCRIPT"
+# the monitor: script's child, or its shell's
+tmon() {
+	local p
+	for p in $(pgrep -P "$SCRIPT") $(pgrep -P "$(pgrep -P "$SCRIPT" | head -1)"); do
+		tr '\0' ' ' < "/proc/$p/cmdline" | grep -q "^failoverd: monitor" && { echo "$p"; return; }
+	done
+}
+wait_for 15000 sh -c "[ \$(grep -c '^monitor: [a-z]* ready' '$W_TMP/a.tty' 2>/dev/null) -ge 4 ]"
+ok $? "a starts on a terminal"
+NODE_PID[a]=$(tmon)
+for c in $CHILDREN; do
+	p=$(child_pid "${NODE_PID[a]}" "$c")
+	acc=$(awk '/^flags:/ { print substr($2, length($2)) % 4 }' "/proc/$p/fdinfo/2")
+	is "$(readlink "/proc/$p/fd/2" | cut -c1-9) $acc $(readlink "/proc/$p/fd/0")" \
+	    "/dev/pts/ 1 /dev/null" "$c: its standard error is the terminal, open for writing only"
+done
+node_stop a
+up
+ok $? "a starts again, logging to a file"
+MON=${NODE_PID[a]}
+
 # --- allowed calls: the child goes on ----------------------------------------------
 for c in $CHILDREN; do
 	p=$(child_pid "$MON" "$c")
 	out=$("$INJ" "$p" getpid 2>&1)
 	is "$out" "returned $p" "$c: an injected getpid returns its pid"
-	if [ "$c" = netd ]; then
+	if [ "$c" = netd ] || [ "$c" = heartbeatd ]; then
 		out=$("$INJ" "$p" ifindex 2>&1)
-		is "$out" "returned 0" "netd: an ioctl it makes (SIOCGIFINDEX) is allowed"
+		is "$out" "returned 0" "$c: an ioctl it makes (SIOCGIFINDEX) is allowed"
 	fi
 	sleep 0.3
 	check "$c still runs" kill -0 "$p"
@@ -107,8 +135,9 @@ tryit() {
 }
 for c in $CHILDREN; do
 	for what in execve fork ptrace kill tiocsti ifindex; do
-		# netd's own ioctl is the one allowed
+		# netd's and heartbeatd's own ioctl is allowed
 		[ "$c/$what" = netd/ifindex ] && continue
+		[ "$c/$what" = heartbeatd/ifindex ] && continue
 		tryit "$c" "$what"
 	done
 done

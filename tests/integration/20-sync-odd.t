@@ -3,9 +3,10 @@
 # names with spaces, a newline, a tab, UTF-8, a leading dash and 255
 # bytes, and a tree 40 directories deep arrive intact; a FIFO, a unix
 # socket and a dozen more FIFOs are not synced, and say so (a line a path
-# and scan, the first ten of a scan, then a count, and the count in
-# status); hard links within the tree arrive as hard links, stay linked
-# when the file changes, and follow when a name is added or removed.
+# in each scan at the interval, the first ten of a scan, then a count,
+# and the count in status); hard links within the tree arrive as hard
+# links, stay linked when the file changes, follow when a name is added
+# or removed, and become a copy where the standby may not link.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/world.sh"
 require_root
@@ -97,6 +98,21 @@ ok $? "a name added and a name removed on a follow on b"
 is "$(inode "$b/links/h4") $(links "$b/links/h1") $(links "$b/links/t1")" \
     "$(inode "$b/links/h1") 3 2" "the new name is a link to the same file; the other file has two names left"
 
+# a file the standby's sync user may not link (root's, as a copy seeded
+# by root leaves it; fs.protected_hardlinks): the new name gets a copy
+if [ "$(cat /proc/sys/fs/protected_hardlinks 2>/dev/null)" = 1 ]; then
+	chown root: "$b/links/h1"
+	ln "$a/links/h1" "$a/links/h5"
+	wait_for 10000 test -e "$b/links/h5"
+	ok $? "a name of a file b may not link arrives"
+	check "as a copy of it" cmp -s "$b/links/h5" "$a/links/h1"
+	check "and b says why" grep -q "syncd: peer a: 1 names got a copy of their file, which could not be hard-linked here" "$W_TMP/b.log"
+else
+	skip "fs.protected_hardlinks is off: syncd may link any file it reads"
+	skip "fs.protected_hardlinks is off"
+	skip "fs.protected_hardlinks is off"
+fi
+
 # --- what is not synced ------------------------------------------------------------
 # status_has STRING: a's status -j holds it
 status_has() { ctl a status -j 2>/dev/null | grep -qF "$1"; }
@@ -119,8 +135,14 @@ wait_for 10000 grep -q another "$b/after-fifos"
 sleep 2.5	# and rescans at the interval
 n2=$(grep -cF "$a/a-fifo: not synced" "$W_TMP/a.log")
 m2=$(grep -cF "$a/a-socket: not synced" "$W_TMP/a.log")
-check "a line for each path in each scan (the FIFO $n1, then $n2 times; the socket $m2)" \
+check "a line for each path in each scan at the interval (the FIFO $n1, then $n2 times; the socket $m2)" \
     test "$n2" -gt "$n1" -a "$n2" -eq "$m2"
+# a busy tree: a round each change, not a line each round
+for i in $(seq 20); do echo "$i" > "$a/busy"; sleep 0.1; done
+wait_for 10000 grep -qx 20 "$b/busy"
+n3=$(grep -cF "$a/a-fifo: not synced" "$W_TMP/a.log")
+check "twenty changes in 2 s bring no twenty lines (the FIFO $((n3 - n2)) times more)" \
+    test "$((n3 - n2))" -le 5
 mkdir "$a/fifos"
 for i in $(seq 12); do mkfifo "$a/fifos/f$i"; done
 chown -R _failoverd: "$a"

@@ -137,9 +137,26 @@ main(void)
 	add(&dst, "k", SCAN_FILE, "kept", 0644);
 	add(&dst, "l", SCAN_HLINK, "f", 0644);
 	ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0 &&
-	    strcmp(show(&p), "send f, hlink g, delete h, hlink h, hlink l")
-	    == 0, "a changed file ships its names again (the copy is a new "
-	    "file), a copy becomes a link, a link retargeted: %s", show(&p));
+	    strcmp(show(&p), "send f, hlink g, hlink h, hlink l") == 0,
+	    "a changed file ships its names again (the copy is a new file), "
+	    "a copy becomes a link in place, a link retargeted: %s",
+	    show(&p));
+	plan_free(&p);
+	ok(plan_round(&src, &dst, 10, &p, err, sizeof(err)) == 0 &&
+	    p.ndelete == 0, "a copy become a link is no deletion: max-delete "
+	    "10%% of 5 entries lets it through");
+	plan_free(&p);
+	scan_manifest_free(&dst);
+	memset(&dst, 0, sizeof(dst));
+	add(&dst, "f", SCAN_LINK, "k", 0777);
+	add(&dst, "g", SCAN_HLINK, "f", 0644);
+	add(&dst, "h", SCAN_HLINK, "f", 0644);
+	add(&dst, "k", SCAN_FILE, "kept", 0644);
+	add(&dst, "l", SCAN_HLINK, "k", 0644);
+	ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0 &&
+	    strcmp(show(&p), "send f, hlink g, hlink h") == 0,
+	    "a symlink become a file is replaced in place, and its names "
+	    "follow: %s", show(&p));
 	plan_free(&p);
 	scan_manifest_free(&src);
 	scan_manifest_free(&dst);
