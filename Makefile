@@ -174,6 +174,13 @@ check: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject
 	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
 	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/integration/*.t
 
+# the unit tests, the configuration regress and one integration test
+# under ASan and UBSan (CI runs it before make check, which rebuilds)
+check-sanitize:
+	@test "$$(id -u)" = 0 || { echo "make check-sanitize: run as root" >&2; exit 1; }
+	$(MAKE) SANITIZE=1 all $(UNIT) $(B)/tests/hostile_peer
+	prove -v tests/unit/*.t tests/config/*.t tests/integration/05-sync.t
+
 chaos: all
 	CHAOS=1 prove -v tests/integration/*.t
 
@@ -216,4 +223,4 @@ fuzz:
 		tail -4 $(B)/fuzz/fuzz_$$f.log; \
 	done
 
-.PHONY: all deps install check chaos bench demo clean fuzz FORCE
+.PHONY: all deps install check check-sanitize chaos bench demo clean fuzz FORCE

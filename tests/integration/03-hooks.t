@@ -1,8 +1,8 @@
 #!/bin/bash
 # Orchestration in the monitor: hooks run without a shell, as the script
 # user, in their own process group, with FAILOVER_* in the environment;
-# a hook past its timeout is killed with its group and a failed on-active
-# demotes; the health check with fall/rise demotes an unhealthy active and
+# a hook past its own timeout is killed with its group and a failed
+# on-active demotes; the health check with fall/rise demotes an unhealthy active and
 # clears the fault; preempt yes hands the role back by switchover.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/world.sh"
@@ -44,7 +44,7 @@ chmod 755 "$W_TMP/check"
 
 hooks_conf() {
 	node_conf "$1" "script-user \"nobody\"" \
-	    "on-active \"$W_TMP/probe on-active\" timeout 2s" \
+	    "on-active \"$W_TMP/probe on-active ;touch&&touch $W_TMP/pwned |x >y\" timeout 2s" \
 	    "on-standby \"$W_TMP/probe on-standby\" timeout 2s" \
 	    "on-fault \"$W_TMP/probe on-fault\" timeout 2s" \
 	    "check \"$W_TMP/check\" interval 200ms fall 2 rise 2" "$2"
@@ -71,8 +71,9 @@ check "with FAILOVER_NODE and FAILOVER_CLUSTER" \
     sh -c "echo '$line' | grep -q 'node=a cluster=test '"
 check "in an environment of its own (PATH set, no HOME)" \
     sh -c "echo '$line' | grep -q 'path=/usr/sbin:/usr/bin:/sbin:/bin home=unset'"
-check "argv split on blanks, no shell: one argument" \
-    sh -c "echo '$line' | grep -q 'args=1$'"
+check "argv split on blanks, no shell: ';touch&&touch FILE |x >y' are 4 more arguments" \
+    sh -c "echo '$line' | grep -q 'args=5$'"
+check "and no shell ran them" test ! -e "$W_TMP/pwned" -a ! -e /y -a ! -e "$W_TMP/y"
 check "at start on-standby ran with FAILOVER_ROLE=starting, epoch 0" \
     grep -q '^on-standby .* role=starting epoch=0 ' "$W_TMP/probe.b"
 
@@ -97,13 +98,39 @@ touch "$W_TMP/hang.a.on-standby"
 t=$(ms_now)
 ctl b switchover > /dev/null 2>&1
 wait_for 10000 is_role a fault
-ok $? "a's on-standby hangs: killed at its 2s timeout, a is in fault ($(( $(ms_now) - t )) ms)"
+ok $? "a's on-standby hangs: killed (at its timeout or the lease's deadline, the earlier), a is in fault ($(( $(ms_now) - t )) ms)"
 child=$(cat "$W_TMP/hang.a.child" 2>/dev/null)
-wait_for 2000 dead "$child"
+check "the hung hook had started a child (${child:-none})" test -n "$child"
+wait_for 2000 dead ${child:-0}
 ok $? "the hook's own child (sleep) was killed with its group"
 wait_for 5000 is_role b active
 ok $? "the lease ran out and b took over"
 rm -f "$W_TMP/hang.a.on-standby"
+ctl a resume > /dev/null 2>&1
+wait_for 5000 is_role a standby
+ok $? "a resumes as standby"
+
+# a hook's own timeout: on-active has no lease deadline (the node renews
+# while it runs), so a hung one is killed at its 2 s and no sooner; b is
+# active now, a standby
+: > "$W_TMP/hang.a.child"
+touch "$W_TMP/hang.a.on-active"
+t=$(ms_now)
+ctl b switchover a > /dev/null 2>&1
+wait_for 10000 grep -q "on-active: $W_TMP/probe did not finish within its time" "$W_TMP/a.log"
+rc=$?
+dt=$(( $(ms_now) - t ))
+ok $rc "a's on-active hangs: killed at its own timeout"
+check "not before its 2 s ($dt ms since the switchover began)" test "$dt" -ge 2000
+wait_for 5000 is_role a fault
+ok $? "a is in fault"
+child=$(cat "$W_TMP/hang.a.child" 2>/dev/null)
+check "it had started a child (${child:-none})" test -n "$child"
+wait_for 2000 dead ${child:-0}
+ok $? "which was killed with it"
+wait_for 5000 is_role b active
+ok $? "b takes the role back"
+rm -f "$W_TMP/hang.a.on-active"
 ctl a resume > /dev/null 2>&1
 wait_for 5000 is_role a standby
 ok $? "a resumes as standby"
