@@ -170,9 +170,9 @@ install: all
 check-unit: all $(UNIT)
 	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t
 
-check: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject
+check: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject fuzz-build
 	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
-	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/integration/*.t
+	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/fuzz/*.t tests/integration/*.t
 
 # the unit tests, the configuration regress and one integration test
 # under ASan and UBSan (CI runs it before make check, which rebuilds)
@@ -202,25 +202,42 @@ clean:
 
 FORCE:
 
-# libFuzzer targets, each run FUZZ_SECONDS (needs clang: make deps)
+# libFuzzer targets (tests/fuzz), each run FUZZ_SECONDS by make fuzz; make
+# check runs each a few seconds (tests/fuzz/fuzz.t).  Needs clang.
 FUZZ_SECONDS ?=	60
+FUZZERS =	dns proto config imsg
+FUZZ_BINS =	$(FUZZERS:%=$(B)/fuzz/fuzz_%)
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 		-D_GNU_SOURCE -Icommon -isystem /usr/include/bsd \
-		-DLIBBSD_OVERLAY
-fuzz:
-	@mkdir -p $(B)/fuzz
-	clang $(FUZZ_CFLAGS) -Idnsd -o $(B)/fuzz/fuzz_dns \
-	    tests/fuzz/fuzz_dns.c dnsd/dns.c -lsodium -lbsd
-	clang $(FUZZ_CFLAGS) -Isyncd -o $(B)/fuzz/fuzz_proto \
-	    tests/fuzz/fuzz_proto.c syncd/proto.c syncd/apply.c -lsodium -lbsd
-	@for f in dns proto; do \
+		-DLIBBSD_OVERLAY -I/usr/include/postgresql -I/usr/include/libnl3
+FUZZ_dns =	dnsd/dns.c
+FUZZ_proto =	syncd/proto.c syncd/apply.c
+FUZZ_config =	$(B)/parse.c monitor/config.c monitor/printconf.c \
+		common/util.c common/log.c
+FUZZ_imsg =	common/imsg.c
+FUZZ_INC_dns =	-Idnsd
+FUZZ_INC_proto = -Isyncd
+FUZZ_INC_config = -Imonitor -Wno-unused-but-set-variable
+FUZZ_LIBS =	-lsodium -lbsd -lpq
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) $(wildcard common/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) $(FUZZ_INC_$*) -o $@ $< $(FUZZ_$*) $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
 		mkdir -p $(B)/fuzz/corpus-$$f; \
 		echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
+		ASAN_OPTIONS=detect_leaks=$$([ $$f = config ] && echo 0 || echo 1) \
 		$(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+		    $$([ $$f = config ] && echo -detect_leaks=0) \
 		    -print_final_stats=1 $(B)/fuzz/corpus-$$f \
 		    tests/fuzz/seed-$$f > $(B)/fuzz/fuzz_$$f.log 2>&1 || \
 		    { tail -40 $(B)/fuzz/fuzz_$$f.log; exit 1; }; \
-		tail -4 $(B)/fuzz/fuzz_$$f.log; \
+		grep -h "cov:" $(B)/fuzz/fuzz_$$f.log | tail -1; \
+		grep -h "stat::number_of_executed_units" $(B)/fuzz/fuzz_$$f.log; \
 	done
 
-.PHONY: all deps install check check-sanitize chaos bench demo clean fuzz FORCE
+.PHONY: all deps install check check-sanitize chaos bench demo clean fuzz fuzz-build FORCE
