@@ -142,7 +142,8 @@ DEPS_PKGS =	build-essential pkg-config byacc libpq-dev libsodium-dev \
 		libbsd-dev libnl-3-dev libnl-route-3-dev libseccomp-dev \
 		mandoc iproute2 nftables arping tcpdump iputils-ping postgresql \
 		bind9 bind9-dnsutils perl python3 util-linux procps \
-		keepalived rsync openssh-server openssh-client clang
+		keepalived rsync openssh-server openssh-client clang \
+		libclang-rt-dev
 deps:
 	@test "$$(id -u)" = 0 || { echo "make deps: run as root" >&2; exit 1; }
 	apt-get update

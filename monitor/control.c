@@ -348,6 +348,8 @@ control_dispatch(struct pollfd *pfd, int n)
 			continue;
 		}
 		/* one request a connection: what follows it is not read */
+		if (c->waiting)
+			continue;
 		if ((r = imsg_get(&c->ibuf, &imsg)) == -1) {
 			log_warnx("control: uid %u pid %d: malformed request",
 			    c->uid, c->pid);
@@ -624,10 +626,17 @@ history_more(struct ctl_conn *c)
 void
 control_history_pause(uint32_t id)
 {
-	struct ctl_conn	*c;
+	struct history_id_msg	 hi;
+	struct ctl_conn		*c;
 
-	if ((c = control_waiting(id)) == NULL)
+	if ((c = control_waiting(id)) == NULL) {
+		/* its reader is gone: heartbeatd must not wait for it */
+		memset(&hi, 0, sizeof(hi));
+		hi.id = id;
+		monitor_compose(PROC_HEARTBEAT, IMSG_HISTORY_CANCEL, &hi,
+		    sizeof(hi));
 		return;
+	}
 	c->paused = 1;
 	c->since = timer_now();		/* 10 s to read some of it */
 	(void)imsgbuf_write(&c->ibuf);
@@ -662,6 +671,7 @@ control_req_result(const struct req_result_msg *rr)
 	if ((c = control_waiting(rr->id)) == NULL)
 		return;
 	c->waiting = 0;
+	c->paused = 0;
 	log_notice("control: uid %u pid %d: %s", c->uid, c->pid,
 	    rr->msg[0] ? rr->msg : (rr->code ? "failed" : "done"));
 	control_result(c, rr->code, rr->msg);

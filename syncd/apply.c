@@ -709,6 +709,25 @@ copy_member(struct apply_batch *b, struct apply_file *f, int sfd,
 	}
 	while ((n = copy_file_range(in, NULL, f->fd, NULL, 1 << 30, 0)) > 0)
 		f->size += n;
+	if (n == -1 && f->size == 0 && (errno == EXDEV || errno == EINVAL ||
+	    errno == EOPNOTSUPP || errno == ENOSYS)) {
+		/* across filesystems (EXDEV, the case that brought us here):
+		 * by reading and writing */
+		static char	 buf[1 << 16];
+
+		for (;;) {
+			if ((n = read(in, buf, sizeof(buf))) == -1 &&
+			    errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (write(f->fd, buf, n) != n) {
+				n = -1;
+				break;
+			}
+			f->size += n;
+		}
+	}
 	close(in);
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;

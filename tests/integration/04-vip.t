@@ -120,6 +120,7 @@ wait_for 5000 is_role a fault
 ok $? "the VIP deleted by hand on a: a goes into fault (${WAITED} ms)"
 wait_for 5000 is_role b active
 ok $? "b becomes active (${WAITED} ms)"
+check "within the dead interval L (${WAITED} < 3000 ms)" test "$WAITED" -lt 3000
 is "$(sql "SELECT event FROM failover_event WHERE node = 'b' AND event IN ('acquire', 'takeover') ORDER BY id DESC LIMIT 1")" \
     acquire "at once: a released the lease, b acquired it (no takeover at its expiry)"
 check "a logged who did it" grep -q "was deleted from eth0 by someone else" "$W_TMP/a.log"

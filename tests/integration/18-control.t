@@ -80,6 +80,15 @@ diag "history -n 100000 took $((t1 - t0)) ms"
 check "a history of 100,000 events comes whole, oldest first ($(wc -l < "$W_TMP/whole") lines)" \
     sh -c "[ \$(wc -l < '$W_TMP/whole') -eq 100000 ] &&
     grep -o '[0-9]*\$' '$W_TMP/whole' | sort -n -c"
+# a second request on a connection whose first is still served is not
+# read: the first is cancelled when the connection closes (the second
+# used to take its place, and the first waited in heartbeatd for a
+# reader that was gone, blocking every history after it)
+is "$(member /usr/bin/python3 "$RAW" "$SOCK" second 100000)" sent "a second history request on one connection, then a close"
+t0=$(now_ms)
+n=$(ctl a history -n 10 2>&1 | wc -l)
+is "$n" 10 "history still answers after it ($(( $(now_ms) - t0 )) ms)"
+
 # a reader that pauses, as a pager does: the history waits for it
 n=$(ctl a history -n 5000 | { sleep 4; wc -l; })
 is "$n" 5000 "a reader that pauses 4 s gets the whole history (it flows at the reader's pace)"

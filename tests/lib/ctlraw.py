@@ -11,6 +11,9 @@
                                    riding along (SCM_RIGHTS)
   ctlraw.py SOCK history N SECS    history -n N, never read, held SECS s;
                                    prints "closed" or "open"
+  ctlraw.py SOCK second N          history -n N, then after 0.5 s a second
+                                   history request on the same
+                                   connection, then closes; prints "sent"
 """
 import array
 import os
@@ -97,6 +100,15 @@ def main():
                   [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                     array.array("i", [r]))])
         print(" ".join(answers(s)))
+    elif what == "second":
+        s = connect(path)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(req("IMSG_CTL_HISTORY", int(sys.argv[3])))
+        time.sleep(0.5)
+        s.sendall(req("IMSG_CTL_HISTORY", int(sys.argv[3])))
+        time.sleep(0.2)
+        s.close()
+        print("sent")
     elif what == "history":
         s = connect(path)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
