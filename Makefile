@@ -206,7 +206,7 @@ FORCE:
 # libFuzzer targets (tests/fuzz), each run FUZZ_SECONDS by make fuzz; make
 # check runs each a few seconds (tests/fuzz/fuzz.t).  Needs clang.
 FUZZ_SECONDS ?=	60
-FUZZERS =	dns proto config imsg
+FUZZERS =	dns proto config imsg session
 FUZZ_BINS =	$(FUZZERS:%=$(B)/fuzz/fuzz_%)
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 		-D_GNU_SOURCE -Icommon -isystem /usr/include/bsd \
@@ -216,8 +216,10 @@ FUZZ_proto =	syncd/proto.c syncd/apply.c
 FUZZ_config =	$(B)/parse.c monitor/config.c monitor/printconf.c \
 		common/util.c common/log.c
 FUZZ_imsg =	common/imsg.c
+FUZZ_session =	syncd/session.c syncd/noise.c syncd/wire.c
 FUZZ_INC_dns =	-Idnsd
 FUZZ_INC_proto = -Isyncd
+FUZZ_INC_session = -Isyncd
 FUZZ_INC_config = -Imonitor -Wno-unused-but-set-variable
 FUZZ_LIBS =	-lsodium -lbsd -lpq
 

@@ -6,7 +6,7 @@
 # error leaves the tokens it read (see tests/fuzz/fuzz_config.c).
 . "$(dirname "$0")/../lib/tap.sh"
 SECS=${FUZZ_CHECK_SECONDS:-5}
-for f in dns proto config imsg; do
+for f in dns proto config imsg session; do
 	bin=$T_TOP/build/fuzz/fuzz_$f
 	if [ ! -x "$bin" ]; then
 		skip "fuzz_$f: not built (make fuzz-build needs clang: make deps)"
