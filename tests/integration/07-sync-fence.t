@@ -47,7 +47,8 @@ wait_for 10000 is_role b active
 ok $? "b took the lease"
 is "$(epoch)" "$((e + 1))" "at epoch $((e + 1))"
 wait_for 5000 grep -q "syncd: peer a (192.0.2.11): epoch $e went stale (holder b, epoch $((e + 1)))" "$W_TMP/c.log"
-ok $? "c ended a's session when it saw the new epoch"
+ok $? "c ended a's session when it saw the new epoch" ||
+	grep -E "peer a|lease:" "$W_TMP/c.log" | tail -20 | sed 's/^/# c: /' >&2
 
 # --- the stale active keeps sending -------------------------------------------
 echo "stale write on a" > "$W_TMP/a.data/f1"

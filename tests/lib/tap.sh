@@ -9,7 +9,7 @@ T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FAILOVERD=$T_TOP/build/failoverd
 FAILOVERCTL=$T_TOP/build/failoverctl
 
-# ok STATUS DESCRIPTION: STATUS 0 is a pass
+# ok STATUS DESCRIPTION: STATUS 0 is a pass (and ok returns 1 on a failure)
 ok() {
 	T_N=$((T_N + 1))
 	if [ "$1" -eq 0 ]; then
@@ -17,6 +17,7 @@ ok() {
 	else
 		echo "not ok $T_N - $2"
 		T_FAIL=$((T_FAIL + 1))
+		return 1
 	fi
 }
 

@@ -70,6 +70,14 @@ world_up() {
 
 world_down() {
 	local n p
+	# a failed check leaves the nodes' last words in the CI log
+	if [ "${T_FAIL:-0}" -gt 0 ] && [ -d "$W_TMP" ]; then
+		for n in a b c; do
+			[ -s "$W_TMP/$n.log" ] || continue
+			echo "# --- the last 60 lines of $n.log" >&2
+			tail -n 60 "$W_TMP/$n.log" | sed 's/^/# /' >&2
+		done
+	fi
 	for p in $W_PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
