@@ -355,6 +355,17 @@ role_vip_bound(const struct vip_bound_msg *o)
 
 	if (mon.role != ROLE_ACTIVE || o->epoch != mon.epoch)
 		return;
+	if (o->ok && mon.demote_at != 0 && timer_now() >= mon.demote_at) {
+		/* the answer came past t0 + L - M (the monitor was stopped or
+		 * starved between netd's bind and now): on-active must not
+		 * start; the deadline's demotion drops what netd bound.  The
+		 * loop runs the deadline timer first, but only when it is due
+		 * at the same wake-up; this holds in any order. */
+		log_warnx("on-active not started: netd's bind came back past "
+		    "t0 + L - M (epoch %lld)", (long long)mon.epoch);
+		role_deadline();
+		return;
+	}
 	if (!o->ok) {
 		role_fault_send(o->source == FAULT_CONFLICT ? FAULT_CONFLICT :
 		    FAULT_VIP, 0, "%s", o->reason);
