@@ -143,7 +143,7 @@ DEPS_PKGS =	build-essential pkg-config byacc libpq-dev libsodium-dev \
 		mandoc iproute2 nftables arping tcpdump iputils-ping postgresql \
 		bind9 bind9-dnsutils perl python3 util-linux procps \
 		keepalived rsync openssh-server openssh-client clang \
-		libclang-rt-dev
+		libclang-rt-dev spin
 deps:
 	@test "$$(id -u)" = 0 || { echo "make deps: run as root" >&2; exit 1; }
 	apt-get update
@@ -173,7 +173,8 @@ check-unit: all $(UNIT)
 
 check: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject fuzz-build
 	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
-	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/fuzz/*.t tests/integration/*.t
+	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/model/*.t \
+	    tests/fuzz/*.t tests/integration/*.t
 
 # the unit tests, the configuration regress and one integration test
 # under ASan and UBSan (CI runs it before make check, which rebuilds)
@@ -181,6 +182,10 @@ check-sanitize:
 	@test "$$(id -u)" = 0 || { echo "make check-sanitize: run as root" >&2; exit 1; }
 	$(MAKE) SANITIZE=1 all $(UNIT) $(B)/tests/hostile_peer
 	prove -v tests/unit/*.t tests/config/*.t tests/integration/05-sync.t
+
+# the lease model's configurations too large for make check (minutes)
+model-long:
+	MODEL_LONG=1 MODEL_MEM=12000 prove -v tests/model/model.t
 
 chaos: all
 	CHAOS=1 prove -v tests/integration/*.t
@@ -243,4 +248,4 @@ fuzz: fuzz-build
 		grep -h "stat::number_of_executed_units" $(B)/fuzz/fuzz_$$f.log; \
 	done
 
-.PHONY: all deps install check check-sanitize chaos bench demo clean fuzz fuzz-build FORCE
+.PHONY: all deps install check check-sanitize model-long chaos bench demo clean fuzz fuzz-build FORCE
