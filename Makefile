@@ -169,7 +169,7 @@ install: all
 
 # what needs no root: the unit tests, the configuration regress, the manual
 check-unit: all $(UNIT)
-	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t
+	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/model/*.t
 
 check: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject fuzz-build
 	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
