@@ -27,6 +27,9 @@
 #ifndef KLIFE
 #define KLIFE	1
 #endif
+#ifndef PROBE		/* the ARP probe before a bind (IPv4, probe yes) */
+#define PROBE	1
+#endif
 #ifndef EMAX		/* grants: the epochs the model runs through */
 #define EMAX	3
 #endif
@@ -375,7 +378,7 @@ inline handle_reply(k) {
 		fi
 	:: st_k[k] == S_RELEASE ->
 		if
-		:: st_arg[k] == 255 ->	/* the owed one */
+		:: st_b[k] == 1 ->	/* release_out == 2: the owed one */
 			owed[k] = 0
 		:: dm_on[k] && dm_done[k] == 2 -> finish_demotion(k)
 		:: else
@@ -457,7 +460,8 @@ inline send_next(k) {
 	:: else ->
 	if
 	:: owed[k] != 0 ->
-		st_k[k] = S_RELEASE; st_e[k] = owed[k]; st_arg[k] = 255
+		st_k[k] = S_RELEASE; st_e[k] = owed[k]; st_arg[k] = 255;
+		st_b[k] = 1	/* release_out = 2: the owed one */
 	:: else ->
 	if
 #ifdef MUT_TAKERACE
@@ -513,7 +517,7 @@ inline db_down(k) {
 	:: else
 	fi;
 	if
-	:: dm_on[k] && dm_done[k] == 2 ->
+	:: dm_on[k] && dm_done[k] != 0 ->	/* the planned release in doubt */
 		owed[k] = hep[k]; finish_demotion(k)
 	:: else
 	fi;
@@ -670,7 +674,7 @@ proctype node(byte k)
 		/* bind_all: the ARP probe, then the address */
 		pj = 0;
 		do
-		:: pj < NI -> if :: pj != k && vip[pj] && !frz[pj] -> seen = 1
+		:: pj < NI -> if :: PROBE && pj != k && vip[pj] && !frz[pj] -> seen = 1
 			:: else fi; pj++
 		:: else -> break
 		od;
