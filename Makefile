@@ -187,6 +187,15 @@ check-sanitize:
 model-long:
 	MODEL_LONG=1 MODEL_MEM=12000 prove -v tests/model/model.t
 
+# what the tests need built, for a copy that tests/mutants/run patches
+test-build: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject
+
+# each mutant of tests/mutants in a copy of the tree: the tests it names
+# must fail (tens of minutes; not part of make check)
+mutate:
+	@test "$$(id -u)" = 0 || { echo "make mutate: run as root" >&2; exit 1; }
+	tests/mutants/run
+
 chaos: all
 	CHAOS=1 prove -v tests/integration/*.t
 
@@ -248,4 +257,4 @@ fuzz: fuzz-build
 		grep -h "stat::number_of_executed_units" $(B)/fuzz/fuzz_$$f.log; \
 	done
 
-.PHONY: all deps install check check-sanitize model-long chaos bench demo clean fuzz fuzz-build FORCE
+.PHONY: all deps install check check-sanitize model-long test-build mutate chaos bench demo clean fuzz fuzz-build FORCE
