@@ -142,8 +142,10 @@ is "$?:$(cat "$tmp/out")" "1:failoverctl: sync: this node is not active; the act
 ctl switchover > "$tmp/out" 2>&1
 is "$?:$(cat "$tmp/out")" "1:failoverctl: switchover: the database is down" \
     "switchover without a database says so"
-ctl frobnicate > /dev/null 2>&1
-is "$?" 1 "an unknown command exits 1"
+ctl frobnicate > "$tmp/out" 2>&1
+is "$?:$(head -1 "$tmp/out")" "1:failoverctl: unknown command: frobnicate" \
+    "an unknown command exits 1, naming it"
+check "and shows the usage" grep -q "^usage: failoverctl" "$tmp/out"
 
 # reload: good, broken, and a change that needs a restart
 write_conf privsep 'on-standby "/bin/true" timeout 2s'

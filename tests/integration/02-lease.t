@@ -131,7 +131,8 @@ dt=$(( $(ms_now) - t ))
 is "$rc" 0 "switchover $A asked on the active exits 0 ($dt ms)"
 is "$(holder)" "$A" "and $A holds the lease"
 ctl "$A" switchover "$A" > "$W_TMP/out" 2>&1
-is "$?" 1 "a switchover to the active itself is refused"
+is "$?:$(cat "$W_TMP/out")" "1:failoverctl: switchover: $A is not a live standby" \
+    "a switchover to the active itself is refused, saying why"
 ctl "$A" switchover nosuchnode > "$W_TMP/out" 2>&1
 is "$?:$(cat "$W_TMP/out")" "1:failoverctl: switchover: no node nosuchnode in the configuration" \
     "a switchover to an unknown node is refused, naming it"

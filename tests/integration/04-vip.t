@@ -56,15 +56,27 @@ neigh() {
 nsx client ping -c 1 -W 1 "$VIP" >/dev/null 2>&1
 is "$(neigh)" "$(mac_of b)" \
     "the client's neighbour entry holds b's MAC"
-nsx client timeout 4 tcpdump -l -n -e -i eth0 'arp or icmp6' \
-    > "$W_TMP/capture" 2>/dev/null &
+# the capture runs until every announcement came and 1 s more (five
+# intervals: a fourth would have come by then), not for a fixed window
+nsx client timeout 60 tcpdump -l -n -e -i eth0 'arp or icmp6' \
+    > "$W_TMP/capture" 2> "$W_TMP/capture.err" &
 cap=$!
-sleep 1
+W_PIDS="$W_PIDS $cap"
+wait_for 10000 grep -q "listening on eth0" "$W_TMP/capture.err"
+ok $? "tcpdump listens on the client's eth0"
 ctl b switchover a > /dev/null 2>&1
 is "$?" 0 "switchover to a"
-wait "$cap"
 macA=$(mac_of a)
 macC=$(mac_of client)
+announced() {
+	[ "$(grep -c " $macA > ff:ff:ff:ff:ff:ff.*Request who-has $VIP tell $VIP," "$W_TMP/capture")" -ge 3 ] &&
+	    [ "$(grep -c " $macA > .*neighbor advertisement, tgt is $VIP6" "$W_TMP/capture")" -ge 3 ]
+}
+wait_for 10000 announced
+ok $? "a's announcements came (${WAITED} ms)"
+sleep 1
+kill "$cap" 2>/dev/null
+wait "$cap" 2>/dev/null
 n=$(grep -c " $macA > ff:ff:ff:ff:ff:ff.*Request who-has $VIP tell $VIP," "$W_TMP/capture")
 is "$n" 3 "a sent 3 gratuitous ARPs for $VIP (garp count 3)"
 n=$(grep -c " $macA > .*Request who-has $VIP tell 0.0.0.0" "$W_TMP/capture")

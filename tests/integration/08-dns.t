@@ -90,12 +90,30 @@ ok $? "status -j shows BADKEY"
 check "the log says the server does not know the key" grep -q "dnsd: dns: $DNS_NAME: the server answers BADKEY (key \"unknown\"): the server does not know the key" "$W_TMP/a.log"
 
 # --- a server whose clock is 1000 s ahead: BADTIME --------------------------------
-nsx_bg db python3 "$T_TOP/tests/lib/dnsbadtime.py" "$DB_ADDR" 5302 ddns "$DNS_SECRET" &
+nsx_bg db python3 "$T_TOP/tests/lib/dnsfake.py" badtime "$DB_ADDR" 5302 ddns "$DNS_SECRET" &
 W_PIDS="$W_PIDS $!"
 a_with "$W_TMP/ddns.key" "$DNS_NAME" 5302
 ok $? "a, with a server 1000 s ahead, is active"
 status_says 'BADTIME: this clock and the server.s differ by (999|1000) s, more than the fudge of 300 s'
 ok $? "status -j shows BADTIME with the difference of the clocks"
+
+# --- a reply that does not verify is not trusted ------------------------------
+# (a NOERROR with no MAC, or with the right MAC but for its last bit, as
+# a forger on the path would send: the update is not done, retries go on)
+port=5304
+for mode in nomac badmac; do
+	nsx_bg db python3 "$T_TOP/tests/lib/dnsfake.py" $mode "$DB_ADDR" $port ddns "$DNS_SECRET" &
+	W_PIDS="$W_PIDS $!"
+	done0=$(grep -c "dnsd: dns: $DNS_NAME -> " "$W_TMP/a.log")
+	[ $mode = nomac ] && w=missing what="no MAC" || w=bad what="a MAC one bit off"
+	a_with "$W_TMP/ddns.key" "$DNS_NAME" $port
+	ok $? "a, behind a server that answers NOERROR with $what, is active"
+	status_says 'no answer from the server within 2000 ms'
+	ok $? "status -j says there is no answer: the forged one is not taken"
+	check "the log says the reply with a $w MAC was ignored" grep -q "dnsd: update of $DNS_NAME: reply with a $w MAC ignored" "$W_TMP/a.log"
+	is "$(grep -c "dnsd: dns: $DNS_NAME -> " "$W_TMP/a.log")" "$done0" "no update is logged as done"
+	port=$((port + 1))
+done
 
 # --- a name the key may not update: REFUSED, with the zone and the name -------
 a_with "$W_TMP/ddns.key" "other.$DNS_ZONE"

@@ -192,6 +192,79 @@ wait_for 3000 lft_set
 ok $? "the next renewal gives it one ($(lft_of a) s, ${WAITED} ms later)"
 TIMING="heartbeat interval ${H}ms dead ${L}ms margin ${M}ms slack 100ms timeout 250ms"
 
+# --- a stalled monitor, dead 2 s: netd drops the VIP at its own deadline --
+# (under 3 s the VIP has no kernel lifetime, and with the monitor stopped
+# no drop and no extension reaches netd: its own timer is all there is)
+node_stop a
+node_stop b
+TIMING="heartbeat interval 100ms dead 2s margin 500ms slack 100ms timeout 250ms"
+node_conf a
+node_conf b
+: > "$W_TMP/a.log"
+node_start a
+wait_for 10000 is_role a active
+ok $? "dead 2s: a is active"
+node_start b
+wait_for 10000 is_role b standby
+check "a's VIP has no kernel lifetime" grep -q "netd: bound $VIP/24 on eth0 (epoch [0-9]*, no kernel lifetime" "$W_TMP/a.log"
+MON=${NODE_PID[a]}
+kill -STOP "$MON"
+t=$(ms_now)
+wait_for 4000 vip_gone a
+ok $? "a's monitor stopped: its netd dropped the VIP by itself ($(( $(ms_now) - t )) ms)"
+check "at the lease deadline" grep -q "netd: dropped $VIP/24 from eth0 (epoch [0-9]*): lease deadline t0 + L - M" "$W_TMP/a.log"
+kill -CONT "$MON"
+one_vip() { [ "$(has_vip a && echo 1)$(has_vip b && echo 1)" = 1 ]; }
+wait_for 10000 one_vip
+ok $? "a's monitor woken: one node has the VIP again"
+
+# --- the standby cut from the database for longer than L: no takeover ----
+# (its takeover timer ran out meanwhile, for the (epoch, beat) it saw
+# last; the takeover it sends on reconnecting names that beat, which the
+# active has long renewed past, and so changes nothing)
+ctl a resume >/dev/null 2>&1; ctl b resume >/dev/null 2>&1
+steady() { A=$(the_active) && B=$(other "$A") && is_role "$B" standby; }
+wait_for 15000 steady
+ok $? "one active ($A), one standby ($B)"
+e=$(epoch)
+since=$(date +%s%N)
+nft_cut "$B"
+sleep $(( L / 1000 + 2 ))
+nft_heal "$B"
+wait_for 10000 db_is "$B" up
+ok $? "$B, cut from the database for L + 2 s, reaches it again"
+sleep 1
+is "$(holder)/$(epoch)" "$A/$e" "the lease stays $A's at epoch $e"
+check "$B ran no on-active" sh -c "! awk -v s=$since '\$1 > s && \$2 == \"on-active\"' '$W_TMP/hooks.$B' | grep -q ."
+is "$(role "$A")" active "$A is still active"
+
+# --- the database frozen between L - M and L: the renewal queued in it
+# must not commit when it thaws (dead 2 s, margin 500 ms: frozen 1.8 s).
+# The active gave up on it and demoted at its deadline; committed, it
+# would hold the lease for another L with nobody acting on it.
+sql "CREATE TABLE lease_audit (old_beat bigint, new_beat bigint,
+  old_token uuid, new_token uuid, old_at timestamptz, new_at timestamptz);
+CREATE FUNCTION lease_audit() RETURNS trigger LANGUAGE plpgsql
+  SECURITY DEFINER AS \$\$ BEGIN INSERT INTO lease_audit VALUES (OLD.beat,
+  NEW.beat, OLD.token, NEW.token, OLD.changed_at, NEW.changed_at);
+  RETURN NEW; END \$\$;
+CREATE TRIGGER lease_audit AFTER UPDATE ON failover_lease
+  FOR EACH ROW EXECUTE FUNCTION lease_audit()" >/dev/null
+ok $? "(a trigger records every update of the lease row)"
+wait_for 15000 steady
+PG=$(echo "$W_PG_PID" $(pgrep -P "$W_PG_PID"))
+kill -STOP $PG
+sleep 1.8
+kill -CONT $PG
+wait_for 15000 steady
+ok $? "PostgreSQL frozen for 1.8 s, then thawed: one active ($A) again"
+is "$(sql "SELECT count(*) FROM lease_audit WHERE new_beat = old_beat + 1
+  AND new_token = old_token AND new_at - old_at > interval '1550 ms'")" 0 \
+    "no renewal committed on a row older than L - M"
+diag "updates of the row: $(sql "SELECT count(*) FROM lease_audit")"
+
+TIMING="heartbeat interval ${H}ms dead ${L}ms margin ${M}ms slack 100ms timeout 250ms"
+
 # --- a schema that cannot be created ends the daemon, naming schema.sql --
 node_stop a
 node_stop b

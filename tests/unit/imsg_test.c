@@ -242,7 +242,20 @@ test_exact_size(void)
 	imsgbuf_read(&b);
 	ok(imsg_get(&b, &imsg) > 0, "message read");
 	ok(imsg_get_data(&imsg, &small, sizeof(small)) == -1 &&
-	    errno == EBADMSG, "imsg_get_data refuses a size mismatch");
+	    errno == EBADMSG, "imsg_get_data refuses a message longer than "
+	    "the structure");
+	imsg_free(&imsg);
+	/* and one shorter than the structure: read on, it would take the
+	 * bytes past the message's end */
+	small = 7;
+	big = 0;
+	imsg_compose(&a, 1, 0, 0, -1, &small, sizeof(small));
+	imsgbuf_flush(&a);
+	imsgbuf_read(&b);
+	ok(imsg_get(&b, &imsg) > 0, "a message of 4 bytes read");
+	ok(imsg_get_data(&imsg, &big, sizeof(big)) == -1 && errno == EBADMSG &&
+	    big == 0, "imsg_get_data refuses it for a structure of 8, and "
+	    "fills nothing");
 	imsg_free(&imsg);
 	imsgbuf_clear(&a);
 	imsgbuf_clear(&b);

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""A DNS server whose clock is 1000 s ahead, for the BADTIME test: every
-signed UPDATE gets NOTAUTH with TSIG error BADTIME, signed with the key
-(RFC 8945 5.2.3), the server's time in the other data.
+"""A DNS server that updates nothing, for the tests of what dnsd trusts.
+MODE badtime: its clock is 1000 s ahead, so every signed UPDATE gets
+NOTAUTH with TSIG error BADTIME, signed with the key (RFC 8945 5.2.3),
+the server's time in the other data.  MODE nomac: every UPDATE gets
+NOERROR with no TSIG, as a forger on the path who does not know the key
+would send.  MODE badmac: NOERROR with a TSIG whose MAC is the key's but
+for its last bit.
 
-usage: dnsbadtime.py LADDR LPORT KEYNAME BASE64SECRET
+usage: dnsfake.py MODE LADDR LPORT KEYNAME BASE64SECRET
 """
 import base64, hashlib, hmac, socket, struct, sys
 
-laddr, lport, keyname, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], base64.b64decode(sys.argv[4])
+mode = sys.argv[1]
+laddr, lport, keyname, secret = sys.argv[2], int(sys.argv[3]), sys.argv[4], base64.b64decode(sys.argv[5])
 
 def name_end(m, off):
     while True:
@@ -39,15 +44,21 @@ while True:
     t = int.from_bytes(q[off:off + 6], "big")
     maclen = struct.unpack("!H", q[off + 8:off + 10])[0]
     reqmac = q[off + 10:off + 10 + maclen]
-    other = (t + 1000).to_bytes(6, "big")
-    body = struct.pack("!6H", qid, 0xa800 | 9, 1, 0, 0, 0) + zone
+    if mode == "nomac":
+        s.sendto(struct.pack("!6H", qid, 0xa800, 1, 0, 0, 0) + zone, a)
+        continue
+    rcode, err = (9, 18) if mode == "badtime" else (0, 0)
+    other = (t + 1000).to_bytes(6, "big") if mode == "badtime" else b""
+    body = struct.pack("!6H", qid, 0xa800 | rcode, 1, 0, 0, 0) + zone
     tvars = (wire(keyname) + struct.pack("!HI", 255, 0) + wire("hmac-sha256") +
-             t.to_bytes(6, "big") + struct.pack("!HHH", 300, 18, 6) + other)
+             t.to_bytes(6, "big") + struct.pack("!HHH", 300, err, len(other)) + other)
     mac = hmac.new(secret, struct.pack("!H", len(reqmac)) + reqmac + body +
                    tvars, hashlib.sha256).digest()
+    if mode == "badmac":
+        mac = mac[:-1] + bytes([mac[-1] ^ 1])
     rdata = (wire("hmac-sha256") + t.to_bytes(6, "big") +
              struct.pack("!HH", 300, len(mac)) + mac +
-             struct.pack("!HHH", qid, 18, 6) + other)
+             struct.pack("!HHH", qid, err, len(other)) + other)
     tsig = wire(keyname) + struct.pack("!HHIH", 250, 255, 0, len(rdata)) + rdata
-    reply = struct.pack("!6H", qid, 0xa800 | 9, 1, 0, 0, 1) + zone + tsig
+    reply = struct.pack("!6H", qid, 0xa800 | rcode, 1, 0, 0, 1) + zone + tsig
     s.sendto(reply, a)
