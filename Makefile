@@ -29,6 +29,12 @@ endif
 ifeq ($(SECCOMP_DEBUG),1)
 CFLAGS +=	-DSECCOMP_DEBUG
 endif
+# for make valgrind only: valgrind 3.19 knows neither seccomp(2) nor
+# openat2(2), so this build loads no seccomp filter and opens beneath a
+# directory with openat and O_NOFOLLOW: for the tests, never to install
+ifeq ($(VALGRIND),1)
+CFLAGS +=	-DFO_VALGRIND
+endif
 
 COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 		common/timer.c common/util.c
@@ -143,7 +149,7 @@ DEPS_PKGS =	build-essential pkg-config byacc libpq-dev libsodium-dev \
 		mandoc iproute2 nftables arping tcpdump iputils-ping postgresql \
 		bind9 bind9-dnsutils perl python3 util-linux procps \
 		keepalived rsync openssh-server openssh-client clang \
-		libclang-rt-dev spin
+		libclang-rt-dev spin strace valgrind
 deps:
 	@test "$$(id -u)" = 0 || { echo "make deps: run as root" >&2; exit 1; }
 	apt-get update
@@ -196,8 +202,22 @@ mutate:
 	@test "$$(id -u)" = 0 || { echo "make mutate: run as root" >&2; exit 1; }
 	tests/mutants/run
 
+# the fault matrix with its invariant checker (about 25 minutes); the
+# integration tests that repeat their faults with CHAOS=1 are
+# make chaos-long
 chaos: all
+	@test "$$(id -u)" = 0 || { echo "make chaos: run as root" >&2; exit 1; }
+	prove -v tests/chaos/matrix.t
+
+chaos-long: all
 	CHAOS=1 prove -v tests/integration/*.t
+
+# the daemon under valgrind memcheck: start, takeover, sync, switchover,
+# stop; in a build of its own, $(B)/vg, made for valgrind (VALGRIND=1)
+valgrind:
+	@test "$$(id -u)" = 0 || { echo "make valgrind: run as root" >&2; exit 1; }
+	$(MAKE) B=$(B)/vg VALGRIND=1 all
+	prove -v tests/valgrind/memcheck.t
 
 bench: all
 	@test "$$(id -u)" = 0 || { echo "make bench: run as root" >&2; exit 1; }
@@ -257,4 +277,4 @@ fuzz: fuzz-build
 		grep -h "stat::number_of_executed_units" $(B)/fuzz/fuzz_$$f.log; \
 	done
 
-.PHONY: all deps install check check-sanitize model-long test-build mutate chaos bench demo clean fuzz fuzz-build FORCE
+.PHONY: all deps install check check-sanitize model-long test-build mutate chaos chaos-long valgrind bench demo clean fuzz fuzz-build FORCE
