@@ -175,12 +175,13 @@ install: all
 
 # what needs no root: the unit tests, the configuration regress, the manual
 check-unit: all $(UNIT)
-	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/model/*.t
+	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/model/*.t \
+	    tests/chaos/check.t
 
 check: all $(UNIT) $(B)/tests/hostile_peer $(B)/tests/inject fuzz-build
 	@test "$$(id -u)" = 0 || { echo "make check: run as root (sudo make check)" >&2; exit 1; }
 	prove -v tests/unit/*.t tests/config/*.t tests/man/*.t tests/model/*.t \
-	    tests/fuzz/*.t tests/integration/*.t
+	    tests/chaos/check.t tests/fuzz/*.t tests/integration/*.t
 
 # the unit tests, the configuration regress and one integration test
 # under ASan and UBSan (CI runs it before make check, which rebuilds)
