@@ -32,7 +32,8 @@ endif
 # for make valgrind only: valgrind 3.19 knows neither seccomp(2) nor
 # openat2(2), so this build loads no seccomp filter and opens beneath a
 # directory with openat and O_NOFOLLOW: for the tests, never to install
-ifeq ($(VALGRIND),1)
+# (only from the command line: a VALGRIND in the environment is ignored)
+ifeq ($(origin VALGRIND)$(VALGRIND),command line1)
 CFLAGS +=	-DFO_VALGRIND
 endif
 
@@ -159,6 +160,8 @@ deps:
 	    --shell /usr/sbin/nologin --user-group _failoverd
 
 install: all
+	@! grep -q FO_VALGRIND $(B)/flags || { echo "make install: $(B) is a \
+	    build for valgrind (VALGRIND=1), not to install: make clean all" >&2; exit 1; }
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(EXAMPLEDIR) \
 	    $(DESTDIR)$(UNITDIR)

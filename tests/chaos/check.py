@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The invariant checker of make chaos, over the records of matrix.t.
 
-usage: check.py DIR L_MS
+usage: check.py DIR L_MS [ROUNDS]
 
 DIR/events, one line per instant on one clock (ms of CLOCK_BOOTTIME):
     T on-active|on-standby|on-fault NODE EPOCH   a hook ran
@@ -9,6 +9,7 @@ DIR/events, one line per instant on one clock (ms of CLOCK_BOOTTIME):
     T FAULT NAME ROUND NODE                        a round began (NODE active)
     T HEALTHY                                      a healthy node exists again
     T END NAME ROUND NODE                          the round ended (NODE active)
+    T NOSTEADY NAME ROUND                          no steady state came
 DIR/vips: "T NODES" every 20 ms, NODES the nodes with the VIP bound ("-").
 DIR/snap.NAME.ROUND.NODE: NODE's files when the round began;
 DIR/final.NAME.ROUND: the files of the node active at its end.
@@ -32,6 +33,7 @@ with every on-active.  Exit status 1 on any breach.
 import collections, glob, os, sys
 
 d, L = sys.argv[1], int(sys.argv[2])
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 GRACE = L + 2000
 THAW_MAX = 1000         # ms from a frozen node's thaw to its on-standby
 
@@ -50,18 +52,31 @@ if os.path.exists(os.path.join(d, "vips")):
 
 # the rounds
 rounds = []
+incomplete = []
+nosteady = []
 cur = None
 for t, kind, a in events:
-    if kind == "FAULT":
+    if kind == "FAULT" and len(a) >= 3:
+        if cur:
+            incomplete.append(cur)
         cur = {"fault": a[0], "round": a[1], "from": a[2], "t0": t,
                "healthy": t}
     elif kind == "HEALTHY" and cur:
         cur["healthy"] = t
-    elif kind == "END" and cur:
+    elif kind == "END" and cur and len(a) >= 3:
         cur["t1"] = t
         cur["to"] = a[2]
         rounds.append(cur)
         cur = None
+    elif kind == "NOSTEADY":
+        nosteady.append((t, a))
+if cur:
+    incomplete.append(cur)
+
+
+def in_round(t):
+    return any(r["t0"] <= t <= r["t1"] for r in rounds)
+
 
 # active periods, overlaps, thaws, epochs
 open_at = {}            # node -> since
@@ -80,35 +95,49 @@ def close(node, t):
         s = open_at.pop(node)
         periods.append((node, s, t))
         if node in thawed_since:
-            thaw.append((t, t - thawed_since.pop(node)))
+            w = thawed_since.pop(node)
+            thaw.append((w, t - w))
 
 
 for t, kind, a in events:
-    if kind == "on-active":
+    if kind == "on-active" and len(a) >= 2:
         node, ep = a[0], int(a[1])
-        others = [n for n in open_at if n != node and n not in thawed_since]
+        # another node's period, thawed or not, is an overlap
+        others = [n for n in open_at if n != node]
         if others:
             overlaps.append((t, node, others))
+        if node in thawed_since:
+            # active again without the on-standby the thaw owes
+            w = thawed_since.pop(node)
+            thaw.append((w, "never"))
         open_at[node] = t
         active_runs.append((t, node, ep))
         if ep <= last_epoch:
             epoch_bad.append((t, node, ep, last_epoch))
         last_epoch = max(last_epoch, ep)
-    elif kind in ("on-standby", "on-fault", "killed", "stopped-clean"):
+    elif kind in ("on-standby", "on-fault", "killed", "stopped-clean") and a:
         close(a[0], t)
         frozen.discard(a[0])
-    elif kind == "stopped":
+    elif kind == "stopped" and a:
         if a[0] in open_at:
             close(a[0], t)
             frozen.add(a[0])
-    elif kind == "woke":
+    elif kind == "woke" and a:
         if a[0] in frozen:
+            # the application runs again until on-standby stops it:
+            # not an overlap, but bounded (THAW_MAX)
             frozen.discard(a[0])
             open_at[a[0]] = t
             thawed_since[a[0]] = t
-unended = [(n, thawed_since[n]) for n in open_at if n in thawed_since]
+for node, w in list(thawed_since.items()):
+    thaw.append((w, "never"))
+    del thawed_since[node]
 for node in list(open_at):
     close(node, events[-1][0] if events else 0)
+
+
+def slow_thaw(ms):
+    return ms == "never" or ms > THAW_MAX
 
 
 def active_at(t):
@@ -164,10 +193,11 @@ for r in rounds:
     slow = []
     for t, ms in thaw:
         if t0 <= t <= t1:
-            row["thaw"] = max(row["thaw"], ms)
-            if ms > THAW_MAX:
+            row["thawed"] = 1
+            if ms != "never":
+                row["thaw"] = max(row["thaw"], ms)
+            if slow_thaw(ms):
                 slow.append((t, ms))
-    slow += [(t, "never") for _, t in unended if t0 <= t <= t1]
     row["checked"] = row.get("checked", 0) + (len(open(snap).read().split())
                                               if os.path.exists(snap) else 0)
     if ov or v2 or lost or late or slow:
@@ -187,9 +217,7 @@ for f, row in rows.items():
         f, row["rounds"], row["overlaps"], row["vip2"], row["lost"],
         row["late"], row["takeovers"],
         "-" if row["worst"] is None else row["worst"],
-        row["thaw"] if any(t0 <= t <= t1 for t, _ in thaw
-                           for r in rounds if r["fault"] == f
-                           for t0, t1 in [(r["t0"], r["t1"])]) else "-"))
+        row["thaw"] if row.get("thawed") else "-"))
 print("epochs: %d on-active runs, %s" % (
     len(active_runs), "each at a higher epoch than the last" if not epoch_bad
     else "NOT increasing: %s" % epoch_bad[:5]))
@@ -200,6 +228,29 @@ print("VIP samples: %d; files that had to survive the rounds: %d; "
                   for x in open(f).read().split()))))
 if epoch_bad:
     breach = 1
+# what no round window holds is checked all the same
+between = ([("overlap", o) for o in overlaps if not in_round(o[0])] +
+           [("VIP on two", v) for v in vips if len(v[1]) >= 2 and
+            not in_round(v[0])] +
+           [("slow thaw", x) for x in thaw if slow_thaw(x[1]) and
+            not in_round(x[0])])
+if between:
+    breach = 1
+    details.append("between rounds: %s" % between[:5])
+for r in incomplete:
+    breach = 1
+    details.append("%s round %s: began and never ended" % (r["fault"],
+                                                            r["round"]))
+for t, a in nosteady:
+    breach = 1
+    details.append("no steady state at %d: %s" % (t, " ".join(a)))
+for f, row in rows.items():
+    if ROUNDS and row["rounds"] < ROUNDS:
+        breach = 1
+        details.append("%s: %d of %d rounds" % (f, row["rounds"], ROUNDS))
+    if row["takeovers"] and not row.get("checked"):
+        breach = 1
+        details.append("%s: no synced file to check in any round" % f)
 for line in details:
     print("BREACH: " + line)
 sys.exit(breach)

@@ -10,15 +10,15 @@ n = 0
 failed = 0
 
 
-def run(events, vips="", snap=None, final=None):
+def run(events, vips="", snap="w-a-1-1\n", final="w-a-1-1\n", rounds=1):
     with tempfile.TemporaryDirectory() as d:
         open(os.path.join(d, "events"), "w").write(events)
         open(os.path.join(d, "vips"), "w").write(vips)
-        if snap is not None:
-            open(os.path.join(d, "snap.f.1.b"), "w").write(snap)
-            open(os.path.join(d, "final.f.1"), "w").write(final)
+        open(os.path.join(d, "snap.f.1.b"), "w").write(snap)
+        open(os.path.join(d, "final.f.1"), "w").write(final)
         p = subprocess.run([sys.executable, os.path.join(here, "check.py"), d,
-                            str(L)], capture_output=True, text=True)
+                            str(L), str(rounds)], capture_output=True,
+                           text=True)
         return p.returncode, p.stdout
 
 
@@ -84,10 +84,37 @@ thaw = """1000 on-active a 1
 rc, out = run(thaw, vips)
 ok(rc == 0, "a thawed node that runs on-standby at once is no overlap", out)
 rc, out = run(thaw.replace("6010 on-standby", "7500 on-standby"), vips)
-ok(rc == 1 and "thaw without on-standby [(7500, 1500)]" in out,
+ok(rc == 1 and "thaw without on-standby [(6000, 1500)]" in out,
    "one that takes 1.5 s to run it is a breach", out)
 rc, out = run(thaw.replace("6010 on-standby a 1\n", ""), vips)
 ok(rc == 1 and "never" in out, "one that never runs it is a breach", out)
+
+rc, out = run(thaw.replace("6010 on-standby a 1", "6005 on-active b 3\n"
+                            "6010 on-standby a 1"), vips)
+ok(rc == 1 and "overlaps [(6005, 'b', ['a'])]" in out,
+   "another on-active while a thawed node's application runs is an overlap",
+   out)
+
+rc, out = run(clean, vips, "", "")
+ok(rc == 1 and "no synced file to check" in out,
+   "takeovers with nothing synced to check is a breach: the check was empty",
+   out)
+
+rc, out = run(clean + "9500 on-active a 3\n9600 on-standby a 3\n", vips)
+ok(rc == 1 and "between rounds: [('overlap'" in out,
+   "an overlap between two rounds is a breach", out)
+rc, out = run(clean, vips + "9500 ab\n")
+ok(rc == 1 and "between rounds: [('VIP on two'" in out,
+   "so is the VIP on two nodes between rounds", out)
+
+rc, out = run(clean + "9500 FAULT f 2 b\n")
+ok(rc == 1 and "f round 2: began and never ended" in out,
+   "a round that never ended is a breach", out)
+rc, out = run(clean, vips, rounds=2)
+ok(rc == 1 and "f: 1 of 2 rounds" in out, "fewer rounds than asked", out)
+rc, out = run(clean + "9500 NOSTEADY f 1\n", vips)
+ok(rc == 1 and "no steady state" in out, "a round that found no steady "
+   "state", out)
 
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

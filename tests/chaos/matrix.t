@@ -16,12 +16,19 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/world.sh"
 require_root
-trap 'for p in $STOPPED; do kill -CONT $p 2>/dev/null; done; clock_restore; world_down' EXIT
+trap 'for p in $STOPPED; do kill -CONT $p 2>/dev/null; done; clock_restore
+    for n in a b c; do app_kill $n; done; world_down' EXIT
 
 ROUNDS=${CHAOS_ROUNDS:-10}
 ALL="kill-9 stop-active stop-heartbeatd stop-netd cut-active cut-standby
     partition db-restart db-down start-both clock-step three-slow-db"
 FAULTS=${CHAOS_FAULTS:-$ALL}
+for f in $FAULTS; do
+	case " $(echo $ALL) " in
+	*" $f "*) ;;
+	*) echo "Bail out! no such fault: $f (faults: $(echo $ALL))"; exit 1 ;;
+	esac
+done
 H=100
 L=3000
 M=1000
@@ -45,9 +52,13 @@ echo "\${u%.*}\${u#*.}0 \$1 \$FAILOVER_NODE \$FAILOVER_EPOCH" >> $EV
 app=$W_TMP/app.\$FAILOVER_NODE
 case \$1 in
 on-active)
+	: > \$app.starting
 	setsid sh $W_TMP/writer \$FAILOVER_NODE \$FAILOVER_EPOCH $W_TMP/\$FAILOVER_NODE.data \$app </dev/null >/dev/null 2>&1 &
 	;;
 *)
+	# the application may be starting: its pid file comes first
+	i=0
+	while [ -e \$app.starting ] && [ \$i -lt 20 ]; do sleep 0.05; i=\$((i + 1)); done
 	[ -s \$app ] && kill \$(cat \$app) 2>/dev/null
 	rm -f \$app
 	;;
@@ -58,8 +69,9 @@ EOF
 cat > "$W_TMP/writer" <<'EOF'
 #!/bin/sh
 echo $$ > "$4"
+rm -f "$4.starting"
 i=0
-while :; do
+while [ -d "$3" ]; do
 	i=$((i + 1))
 	echo "$1 $2 $i" > "$3/w-$1-$2-$i"
 	sleep 0.1
@@ -78,6 +90,8 @@ conf_all() {
 	done
 }
 app_kill() { [ -s "$W_TMP/app.$1" ] && kill -9 "$(cat "$W_TMP/app.$1")" 2>/dev/null; rm -f "$W_TMP/app.$1"; }
+# no_fault WHY: the fault could not be done: a breach, not a quiet pass
+no_fault() { mark NOSTEADY "$f" "$r" "$1"; diag "$f $r: $1"; }
 app_pid() { cat "$W_TMP/app.$1" 2>/dev/null; }
 
 # the one active node, once the others are standbys and the row agrees
@@ -98,9 +112,12 @@ other() { local n; for n in $RUNNING; do [ "$n" != "$1" ] && echo "$n" && return
 
 # host_kill N: the host dies: every failoverd process and the application
 host_kill() { app_kill "$1"; node_kill "$1"; mark killed "$1"; }
-stop_all() { STOPPED="$*"; kill -STOP $STOPPED; }
+stop_all() { [ -n "$*" ] || { no_fault "nothing to stop"; return 1; }; STOPPED="$*"; kill -STOP $STOPPED; }
 cont_all() { kill -CONT $STOPPED; STOPPED=; }
 clock_step() { python3 -c "import time; time.clock_settime(time.CLOCK_REALTIME, time.time() + $1)"; }
+# wall_minus_boot: the wall clock's seconds less the boot clock's (a step
+# moves the one, not the other)
+wall_minus_boot() { local u; read -r u _ < /proc/uptime; echo $(( $(date +%s) - ${u%.*} )); }
 STEPPED=0
 clock_restore() { [ "$STEPPED" = 0 ] || clock_step $(( -STEPPED )); STEPPED=0; }
 cut_peers() {
@@ -117,7 +134,7 @@ heal_peers() { nsx a nft delete table inet peers; }
 # one active node, undo it, wait again
 round() {
 	local f=$1 r=$2 A B n pids
-	steady 30000 || diag "$f $r: no steady state before the round"
+	steady 30000 || no_fault "no steady state before the round"
 	A=$(the_active)
 	B=$(other "$A")
 	sleep 0.5
@@ -161,7 +178,10 @@ round() {
 		for n in $RUNNING; do node_start "$n"; done
 		mark HEALTHY ;;
 	clock-step)
-		clock_step 3600; STEPPED=3600; mark HEALTHY
+		w0=$(wall_minus_boot)
+		clock_step 3600 && STEPPED=3600
+		[ $(( $(wall_minus_boot) - w0 )) -ge 3500 ] || no_fault "the clock did not step"
+		mark HEALTHY
 		sleep 2
 		clock_restore ;;
 	three-slow-db)
@@ -169,7 +189,7 @@ round() {
 		steady
 		node_start "$A" ;;
 	esac
-	steady 30000 || diag "$f $r: no steady state after the round"
+	steady 30000 || no_fault "no steady state after the round"
 	sleep 1
 	A=$(the_active)
 	ls "$W_TMP/$A.data" > "$W_TMP/final.$f.$r"
@@ -196,6 +216,17 @@ node_start a
 node_start b
 steady 30000
 ok $? "two nodes: one active, one standby"
+# synced(): the standbys have some of what the application wrote
+synced() {
+	local a n
+	a=$(the_active) || return 1
+	for n in $RUNNING; do
+		[ "$n" = "$a" ] && continue
+		[ "$(ls "$W_TMP/$n.data" | wc -l)" -ge 10 ] || return 1
+	done
+}
+wait_for 30000 synced
+ok $? "the standby receives the application's files (${WAITED} ms)"
 T0=$(date +%s)
 for f in $FAULTS; do
 	if [ "$f" = three-slow-db ]; then
@@ -210,6 +241,8 @@ for f in $FAULTS; do
 		conf_all
 		sed -i "s/hostaddr=$DB_ADDR dbname/hostaddr=127.0.0.1 port=5433 dbname/" "$W_TMP/c.conf"
 		for n in $RUNNING; do node_start "$n"; done
+		steady 30000 && wait_for 30000 synced
+		ok $? "three nodes, c's database link slowed: the standbys receive the files"
 	fi
 	t=$(date +%s)
 	for r in $(seq 1 "$ROUNDS"); do
@@ -219,7 +252,7 @@ for f in $FAULTS; do
 done
 diag "the matrix took $(( $(date +%s) - T0 )) s"
 
-python3 "$T_TOP/tests/chaos/check.py" "$W_TMP" "$L" > "$W_TMP/table" 2>&1
+python3 "$T_TOP/tests/chaos/check.py" "$W_TMP" "$L" "$ROUNDS" > "$W_TMP/table" 2>&1
 rc=$?
 sed 's/^/# /' "$W_TMP/table"
 ok $rc "every round holds the invariants"

@@ -58,7 +58,7 @@ is "$(neigh)" "$(mac_of b)" \
     "the client's neighbour entry holds b's MAC"
 # the capture runs until every announcement came and 1 s more (five
 # intervals: a fourth would have come by then), not for a fixed window
-nsx client timeout 60 tcpdump -l -n -e -i eth0 'arp or icmp6' \
+nsx_bg client timeout 60 tcpdump -l -n -e -i eth0 'arp or icmp6' \
     > "$W_TMP/capture" 2> "$W_TMP/capture.err" &
 cap=$!
 W_PIDS="$W_PIDS $cap"

@@ -106,11 +106,12 @@ for mode in nomac badmac; do
 	W_PIDS="$W_PIDS $!"
 	done0=$(grep -c "dnsd: dns: $DNS_NAME -> " "$W_TMP/a.log")
 	[ $mode = nomac ] && w=missing what="no MAC" || w=bad what="a MAC one bit off"
+	ign0=$(grep -c "dnsd: update of $DNS_NAME: reply with a $w MAC ignored" "$W_TMP/a.log")
 	a_with "$W_TMP/ddns.key" "$DNS_NAME" $port
 	ok $? "a, behind a server that answers NOERROR with $what, is active"
 	status_says 'no answer from the server within 2000 ms'
 	ok $? "status -j says there is no answer: the forged one is not taken"
-	check "the log says the reply with a $w MAC was ignored" grep -q "dnsd: update of $DNS_NAME: reply with a $w MAC ignored" "$W_TMP/a.log"
+	check "the log says the reply with a $w MAC was ignored" test "$(grep -c "dnsd: update of $DNS_NAME: reply with a $w MAC ignored" "$W_TMP/a.log")" -gt "$ign0"
 	is "$(grep -c "dnsd: dns: $DNS_NAME -> " "$W_TMP/a.log")" "$done0" "no update is logged as done"
 	port=$((port + 1))
 done

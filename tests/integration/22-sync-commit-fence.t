@@ -35,25 +35,32 @@ wait_for 10000 test -e "$W_TMP/b.data/first"
 ok $? "a's first file reached b"
 
 SYNCD=$(child_pid "${NODE_PID[b]}" syncd)
+check "b's syncd found (${SYNCD:-none})" test -n "$SYNCD"
 strace -q -p "$SYNCD" -e trace=syncfs -e inject=syncfs:delay_enter=${HOLD}000000 \
     -o "$W_TMP/strace.b" &
 W_PIDS="$W_PIDS $!"
-traced() { [ "$(proc_field "$SYNCD" TracerPid)" != 0 ]; }
+traced() { [ -n "$SYNCD" ] && [ "$(proc_field "$SYNCD" TracerPid)" != 0 ]; }
 wait_for 5000 traced
 ok $? "strace holds every syncfs of b's syncd for $HOLD s"
 echo "late" > "$W_TMP/a.data/late"
 chown _failoverd: "$W_TMP/a.data/late"
-# held: stopped by its tracer, in syncfs
-held() { [ "$(awk '{print $3}' /proc/$SYNCD/stat)" = t ]; }
+# held: stopped by its tracer in syncfs (strace stops at every call, so
+# the state alone is not enough: the call must be syncfs, and the batch's
+# temporary file must hold the new file's bytes)
+SYNCFS=$(python3 -c 'import platform; print({"x86_64": 306, "aarch64": 267}.get(platform.machine(), -1))')
+in_syncfs() { [ "$(cut -d' ' -f1 /proc/$SYNCD/syscall 2>/dev/null)" = "$SYNCFS" ]; }
+held() { [ "$(awk '{print $3}' /proc/$SYNCD/stat)" = t ] && in_syncfs; }
 wait_for 5000 held
 ok $? "b's syncd received the batch with the new file and is in its syncfs"
-check "the new file is not in place yet" test ! -e "$W_TMP/b.data/late"
+check "the batch's temporary file holds it" sh -c "grep -lx late $W_TMP/b.data/.failoverd.* | grep -q ."
+check "and it is not in place yet" test ! -e "$W_TMP/b.data/late"
 node_kill a
 stamp a killed
 wait_for $(( HOLD * 1000 + 2 * L )) is_role b active
 ok $? "a killed: b takes over"
 wait_for $(( HOLD * 1000 )) eval '! held'
 ok $? "b's syncd runs again"
+check "the same process ($SYNCD)" alive "$SYNCD"
 sleep 1
 check "the batch of a's epoch was not renamed into place on b" test ! -e "$W_TMP/b.data/late"
 check "and no temporary file of it is left" sh -c "[ \$(ls -A '$W_TMP/b.data' | wc -l) = 1 ]"
