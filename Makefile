@@ -1,11 +1,17 @@
 # failoverd: a hot-standby failover engine.  See README.md.
 
+VERSION =	0.9.0
 PREFIX ?=	/usr/local
 SBINDIR ?=	$(PREFIX)/sbin
 MANDIR ?=	$(PREFIX)/share/man
 EXAMPLEDIR ?=	$(PREFIX)/share/examples/failoverd
-UNITDIR ?=	/lib/systemd/system
+# systemd reads units, sysusers.d and tmpfiles.d under /usr/local/lib too
+UNITDIR ?=	$(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?=	$(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?=	$(PREFIX)/lib/tmpfiles.d
 DESTDIR ?=
+# WERROR=0 for packagers: a new compiler's new warning does not stop a build
+WERROR ?=	1
 
 CC ?=		cc
 YACC ?=		byacc
@@ -15,7 +21,8 @@ PKGS =		libpq libsodium libbsd-overlay libnl-3.0 libnl-route-3.0 libseccomp
 B =		build
 CFLAGS ?=	-O2 -g
 # each directory sees only common/ and itself (added per object below)
-CFLAGS +=	-Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Icommon
+CFLAGS +=	-Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -std=gnu11 \
+		-D_GNU_SOURCE -Icommon -DFO_VERSION='"$(VERSION)"'
 CFLAGS +=	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS +=	$(shell $(PKG_CONFIG) --libs $(PKGS))
 ifeq ($(SANITIZE),1)
@@ -41,7 +48,7 @@ COMMON =	common/imsg.c common/log.c common/proc.c common/sandbox.c \
 		common/timer.c common/util.c
 MONITOR =	monitor/monitor.c monitor/role.c monitor/config.c \
 		monitor/printconf.c monitor/control.c monitor/ctl.c \
-		monitor/hooks.c monitor/alert.c
+		monitor/hooks.c monitor/alert.c monitor/notify.c
 HEARTBEATD =	heartbeatd/heartbeatd.c heartbeatd/lease.c \
 		heartbeatd/lease_ctl.c heartbeatd/rank.c heartbeatd/db.c
 NETD =		netd/netd.c netd/vip.c netd/arp.c netd/link.c
@@ -164,7 +171,7 @@ install: all
 	    build for valgrind (VALGRIND=1), not to install: make clean all" >&2; exit 1; }
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(EXAMPLEDIR) \
-	    $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0555 $(B)/failoverd $(DESTDIR)$(SBINDIR)/failoverd
 	ln -f $(DESTDIR)$(SBINDIR)/failoverd $(DESTDIR)$(SBINDIR)/failoverctl
 	install -m 0444 monitor/failoverd.8 monitor/failoverctl.8 \
@@ -175,6 +182,28 @@ install: all
 	sed 's,@SBINDIR@,$(SBINDIR),g' conf/failoverd.service > \
 	    $(DESTDIR)$(UNITDIR)/failoverd.service
 	chmod 0444 $(DESTDIR)$(UNITDIR)/failoverd.service
+	install -m 0444 conf/failoverd.sysusers $(DESTDIR)$(SYSUSERSDIR)/failoverd.conf
+	install -m 0444 conf/failoverd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/failoverd.conf
+	@# on this machine (no DESTDIR), as root: the user the children run as
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	    ! getent passwd _failoverd >/dev/null; then \
+		echo "creating the user _failoverd"; \
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin --user-group _failoverd; \
+	fi
+
+# what install wrote; the _failoverd user and /etc/failoverd* stay
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/failoverd $(DESTDIR)$(SBINDIR)/failoverctl \
+	    $(DESTDIR)$(MANDIR)/man8/failoverd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/failoverctl.8 \
+	    $(DESTDIR)$(MANDIR)/man5/failoverd.conf.5 \
+	    $(DESTDIR)$(EXAMPLEDIR)/failoverd.conf \
+	    $(DESTDIR)$(EXAMPLEDIR)/schema.sql \
+	    $(DESTDIR)$(UNITDIR)/failoverd.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/failoverd.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/failoverd.conf
+	-rmdir $(DESTDIR)$(EXAMPLEDIR) 2>/dev/null
 
 # what needs no root: the unit tests, the configuration regress, the manual
 check-unit: all $(UNIT)
@@ -281,4 +310,4 @@ fuzz: fuzz-build
 		grep -h "stat::number_of_executed_units" $(B)/fuzz/fuzz_$$f.log; \
 	done
 
-.PHONY: all deps install check check-sanitize model-long test-build mutate chaos chaos-long valgrind bench demo clean fuzz fuzz-build FORCE
+.PHONY: all deps install uninstall check check-sanitize model-long test-build mutate chaos chaos-long valgrind bench demo clean fuzz fuzz-build FORCE

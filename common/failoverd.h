@@ -151,6 +151,10 @@ enum imsg_type {
 	IMSG_HISTORY_CANCEL,
 	IMSG_HISTORY_PAUSE,
 	IMSG_HISTORY_MORE,
+	IMSG_PING,
+	IMSG_PONG,
+	IMSG_CTL_METRICS,
+	IMSG_CTL_STATUS_MORE,
 	IMSG_MAX
 };
 
@@ -172,9 +176,14 @@ struct fo_timing {
 	uint32_t	 timeout;	/* Q */
 };
 
+/* IMSG_PING, monitor -> every child, answered by IMSG_PONG: the watchdog */
+struct ping_msg {
+	uint32_t	 seq;
+};
+
 /* IMSG_LOG_VERBOSE, monitor -> every child: the log level */
 struct log_verbose_msg {
-	int32_t		 verbose;	/* 0: brief, 1: verbose */
+	int32_t		 verbose;	/* 0: brief, 1: verbose, 2: debug */
 };
 
 /* IMSG_CONF_HEARTBEAT */

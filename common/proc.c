@@ -273,7 +273,19 @@ proc_log_verbose(struct imsg *imsg)
 	struct log_verbose_msg	 lv;
 
 	if (imsg_get_data(imsg, &lv, sizeof(lv)) == -1 || lv.verbose < 0 ||
-	    lv.verbose > 1)
+	    lv.verbose > 2)
 		fatalx("bad IMSG_LOG_VERBOSE");
 	log_setverbose(lv.verbose);
+}
+
+/* IMSG_PING, in every child: the answer shows the loop runs. */
+void
+proc_pong(struct imsg *imsg, struct imsgbuf *ib)
+{
+	struct ping_msg	 pm;
+
+	if (imsg_get_data(imsg, &pm, sizeof(pm)) == -1)
+		fatalx("bad IMSG_PING");
+	if (imsg_compose(ib, IMSG_PONG, 0, 0, -1, &pm, sizeof(pm)) == -1)
+		fatal("imsg_compose");
 }

@@ -504,6 +504,9 @@ heartbeatd_dispatch(void)
 		case IMSG_LOG_VERBOSE:
 			proc_log_verbose(&imsg);
 			break;
+		case IMSG_PING:
+			proc_pong(&imsg, &ibuf_main);
+			break;
 		default:
 			fatalx("unexpected message %u", type);
 		}

@@ -3,13 +3,16 @@
  * monitor, without a shell, as the script user, in their own process
  * group, each with a deadline at which its whole process group is
  * killed.  Hooks and the check run one at a time and in order; alert
- * commands run beside them at once, so a hanging alert never delays
- * a hook (at most MAX_BESIDE at a time).
+ * commands and mail senders run beside them at once, so a hanging alert
+ * never delays a hook (at most MAX_BESIDE at a time).  What a command
+ * writes on its standard output and error goes to the log, a line at a
+ * time, tagged with the hook.
  */
 
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -37,9 +40,18 @@ struct job {
 	job_done_cb		 done;
 	pid_t			 pid;
 	int			 killed;
+	char			 alert[16];	/* JOB_ALERT: its name */
+	int			(*run)(void *);	/* JOB_MAIL: the sender */
+	void			(*arg_free)(void *);
+	void			*arg;
+	int			 out;		/* its output, or -1 */
+	char			 obuf[512];
+	size_t			 olen;
+	int			 olines;
 };
 
-#define MAX_BESIDE	8
+#define MAX_BESIDE	16	/* alert commands and mails at once */
+#define MAX_OUT_LINES	100	/* of one run; the rest is dropped */
 
 static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static TAILQ_HEAD(, job)	 beside = TAILQ_HEAD_INITIALIZER(beside);
@@ -54,6 +66,7 @@ static const char *job_names[] = {
 	[JOB_ON_FAULT] = "on-fault",
 	[JOB_CHECK] = "check",
 	[JOB_ALERT] = "alert command",
+	[JOB_MAIL] = "alert mail",
 };
 
 static void	 job_start_next(void);
@@ -83,15 +96,91 @@ argv_copy(char **argv)
 	return (a);
 }
 
+static void	 job_output(struct job *, int);
+
 static void
 job_free(struct job *j)
 {
 	char	**p;
 
+	if (j->out != -1)
+		job_output(j, 1);
 	for (p = j->argv; *p != NULL; p++)
 		free(*p);
 	free(j->argv);
+	if (j->arg_free != NULL)
+		j->arg_free(j->arg);
 	free(j);
+}
+
+static struct job *
+job_new(enum job_kind kind, char **argv, const char *role, int64_t epoch,
+    uint32_t timeout)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal(NULL);
+	j->kind = kind;
+	j->argv = argv_copy(argv);
+	strlcpy(j->role, role, sizeof(j->role));
+	j->epoch = epoch;
+	j->timeout = timeout;
+	j->pid = -1;
+	j->out = -1;
+	return (j);
+}
+
+/* Beside the hooks, at once; j is freed when it cannot start. */
+static void
+beside_start(struct job *j)
+{
+	if (nbeside >= MAX_BESIDE) {
+		log_warnx("%s: %d still running, %s not started",
+		    job_names[j->kind], nbeside, j->argv[0]);
+		job_free(j);
+		return;
+	}
+	if (job_spawn(j) == -1) {
+		job_free(j);
+		return;
+	}
+	j->deadline = timer_now() + j->timeout;
+	TAILQ_INSERT_TAIL(&beside, j, entry);
+	nbeside++;
+	job_arm();
+}
+
+/* An alert command: FAILOVER_ROLE is the node's, FAILOVER_ALERT the name. */
+void
+hooks_alert_cmd(struct conf_cmd *cmd, const char *name, const char *role,
+    int64_t epoch, uint32_t timeout)
+{
+	struct job	*j;
+
+	j = job_new(JOB_ALERT, cmd->argv, role, epoch, timeout);
+	strlcpy(j->alert, name, sizeof(j->alert));
+	beside_start(j);
+}
+
+/*
+ * A function run in a forked process beside the hooks (a mail sender):
+ * its exit status is run's return; arg_free(arg) when it is done.
+ */
+void
+hooks_beside(enum job_kind kind, const char *what, uint32_t timeout,
+    int (*run)(void *), void (*arg_free)(void *), void *arg)
+{
+	struct job	*j;
+	char		*argv[2];
+
+	argv[0] = (char *)what;
+	argv[1] = NULL;
+	j = job_new(kind, argv, role_name(mon.role), mon.epoch, timeout);
+	j->run = run;
+	j->arg_free = arg_free;
+	j->arg = arg;
+	beside_start(j);
 }
 
 /*
@@ -109,33 +198,9 @@ hooks_run(enum job_kind kind, struct conf_cmd *cmd, const char *role,
 			done(kind, 0);
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		fatal(NULL);
-	j->kind = kind;
-	j->argv = argv_copy(cmd->argv);
-	strlcpy(j->role, role, sizeof(j->role));
-	j->epoch = epoch;
-	j->timeout = timeout;
+	j = job_new(kind, cmd->argv, role, epoch, timeout);
 	j->hard_deadline = hard;
 	j->done = done;
-	j->pid = -1;
-	if (kind == JOB_ALERT) {
-		if (nbeside >= MAX_BESIDE) {
-			log_warnx("%s: %d still running, %s not started",
-			    job_names[kind], nbeside, j->argv[0]);
-			job_free(j);
-			return;
-		}
-		if (job_spawn(j) == -1) {
-			job_free(j);
-			return;
-		}
-		j->deadline = timer_now() + j->timeout;
-		TAILQ_INSERT_TAIL(&beside, j, entry);
-		nbeside++;
-		job_arm();
-		return;
-	}
 	TAILQ_INSERT_TAIL(&jobs, j, entry);
 	job_start_next();
 }
@@ -219,13 +284,13 @@ hooks_cancel(enum job_kind kind)
  * would have failed, leaving the hook in the daemon's session.
  */
 static void
-job_exec(struct job *j, int ready)
+job_exec(struct job *j, int ready, int out)
 {
 	struct fo_conf	*conf = mon.conf;
 	struct passwd	*pw;
-	char		 ebuf[4][128], *envp[6];
+	char		 ebuf[5][128], *envp[7];
 	sigset_t	 none;
-	int		 fd;
+	int		 fd, n;
 
 	if (setsid() == -1)
 		_exit(126);
@@ -240,6 +305,15 @@ job_exec(struct job *j, int ready)
 		dup2(fd, STDIN_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
+	}
+	if (j->run != NULL) {
+		/* a sender of ours: it logs for itself */
+		closefrom(STDERR_FILENO + 1);
+		_exit(j->run(j->arg));
+	}
+	if (out != -1) {
+		dup2(out, STDOUT_FILENO);
+		dup2(out, STDERR_FILENO);
 	}
 	closefrom(STDERR_FILENO + 1);
 	if ((pw = getpwnam(conf->script_user)) == NULL)
@@ -258,12 +332,15 @@ job_exec(struct job *j, int ready)
 	snprintf(ebuf[2], sizeof(ebuf[2]), "FAILOVER_NODE=%s", conf->node);
 	snprintf(ebuf[3], sizeof(ebuf[3]), "FAILOVER_CLUSTER=%s",
 	    conf->cluster);
-	envp[0] = ebuf[0];
-	envp[1] = ebuf[1];
-	envp[2] = ebuf[2];
-	envp[3] = ebuf[3];
-	envp[4] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	envp[5] = NULL;
+	for (n = 0; n < 4; n++)
+		envp[n] = ebuf[n];
+	if (j->alert[0] != '\0') {
+		snprintf(ebuf[4], sizeof(ebuf[4]), "FAILOVER_ALERT=%s",
+		    j->alert);
+		envp[n++] = ebuf[4];
+	}
+	envp[n++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[n] = NULL;
 	execve(j->argv[0], j->argv, envp);
 	_exit(127);
 }
@@ -273,23 +350,38 @@ job_spawn(struct job *j)
 {
 	pid_t	 pid;
 	char	 c;
-	int	 p[2];
+	int	 p[2], o[2] = { -1, -1 };
 
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("%s: pipe", job_names[j->kind]);
 		return (-1);
+	}
+	if (j->run == NULL && pipe2(o, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("%s: pipe for its output", job_names[j->kind]);
+		o[0] = o[1] = -1;
 	}
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("%s: fork", job_names[j->kind]);
 		close(p[0]);
 		close(p[1]);
+		if (o[0] != -1) {
+			close(o[0]);
+			close(o[1]);
+		}
 		return (-1);
 	case 0:
 		close(p[0]);
-		job_exec(j, p[1]);
+		if (o[1] != -1) {
+			/* blocking for the command, as a terminal would be */
+			fcntl(o[1], F_SETFL, 0);
+		}
+		job_exec(j, p[1], o[1]);
 		/* NOTREACHED */
 	}
+	if (o[1] != -1)
+		close(o[1]);
+	j->out = o[0];
 	/* the group exists before anyone may signal it: wait for the
 	 * child's setsid(), a few system calls away */
 	close(p[1]);
@@ -325,6 +417,110 @@ job_start_next(void)
 	}
 }
 
+static void
+job_line(struct job *j, const char *line)
+{
+	if (j->olines++ == MAX_OUT_LINES) {
+		log_notice("%s output: more than %d lines, the rest is "
+		    "dropped", job_names[j->kind], MAX_OUT_LINES);
+		return;
+	}
+	if (j->olines > MAX_OUT_LINES)
+		return;
+	if (j->kind == JOB_CHECK)
+		log_info("%s output: %s", job_names[j->kind], line);
+	else
+		log_notice("%s output: %s", job_names[j->kind], line);
+}
+
+/*
+ * What the command wrote, a line at a time (a line longer than the
+ * buffer is cut); at the end, what is left, and the pipe is closed.
+ */
+static void
+job_output(struct job *j, int end)
+{
+	char	*nl, *p;
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(j->out, j->obuf + j->olen, sizeof(j->obuf) - 1 -
+		    j->olen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n > 0)
+			j->olen += n;
+		j->obuf[j->olen] = '\0';
+		p = j->obuf;
+		while ((nl = strchr(p, '\n')) != NULL) {
+			*nl = '\0';
+			job_line(j, p);
+			p = nl + 1;
+		}
+		j->olen -= p - j->obuf;
+		memmove(j->obuf, p, j->olen);
+		if (j->olen == sizeof(j->obuf) - 1) {
+			j->obuf[j->olen] = '\0';
+			job_line(j, j->obuf);
+			j->olen = 0;
+		}
+		if (n > 0)
+			continue;
+		if (n == 0 || end || errno != EAGAIN)
+			break;
+		return;
+	}
+	if (n == 0 || end) {
+		if (j->olen > 0) {
+			j->obuf[j->olen] = '\0';
+			job_line(j, j->obuf);
+			j->olen = 0;
+		}
+		close(j->out);
+		j->out = -1;
+	}
+}
+
+/* The pipes of what runs, for the monitor's poll. */
+int
+hooks_pollfds(struct pollfd *pfd, int max)
+{
+	struct job	*j;
+	int		 n = 0;
+
+	if (running != NULL && running->out != -1 && n < max) {
+		pfd[n].fd = running->out;
+		pfd[n++].events = POLLIN;
+	}
+	TAILQ_FOREACH(j, &beside, entry)
+		if (j->out != -1 && n < max) {
+			pfd[n].fd = j->out;
+			pfd[n++].events = POLLIN;
+		}
+	return (n);
+}
+
+void
+hooks_dispatch(struct pollfd *pfd, int n)
+{
+	struct job	*j;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+			continue;
+		j = NULL;
+		if (running != NULL && running->out == pfd[i].fd)
+			j = running;
+		else
+			TAILQ_FOREACH(j, &beside, entry)
+				if (j->out == pfd[i].fd)
+					break;
+		if (j != NULL)
+			job_output(j, 0);
+	}
+}
+
 /* SIGCHLD: returns 1 when pid was a job. */
 int
 hooks_reap(pid_t pid, int status)
@@ -345,6 +541,9 @@ hooks_reap(pid_t pid, int status)
 	job_arm();
 	/* whatever it left behind in its group goes with it */
 	kill(-pid, SIGKILL);
+	/* its output before the line of its end */
+	if (j->out != -1)
+		job_output(j, 1);
 	if (WIFEXITED(status))
 		code = WEXITSTATUS(status);
 	else

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "failoverd.h"
@@ -33,7 +34,7 @@
 #include "timer.h"
 #include "util.h"
 
-#define POLL_MAX	(PROC_MAX + 64 + 2)
+#define POLL_MAX	(PROC_MAX + 64 + 2 + 17)
 #define SHUTDOWN_WAIT	5000	/* ms for the children to exit */
 
 struct child {
@@ -48,7 +49,9 @@ enum {
 	MT_STOP,	/* a graceful stop may take this long */
 	MT_DEMOTE,	/* active: t0 + L - M, kept here too */
 	MT_KILL,	/* demoting: t0 + L - S, the drop must be done */
-	MT_CONTROL	/* the control socket's idle deadline */
+	MT_CONTROL,	/* the control socket's idle deadline */
+	MT_ALERT,	/* the end of an alert's minute */
+	MT_WATCHDOG	/* systemd's watchdog: the next ping */
 };
 
 struct monitor_state	 mon;
@@ -61,6 +64,7 @@ static const char	*sock_override;
 static int		 conf_flags;
 static int		 opt_debug, opt_verbose;
 static int		 quit;
+static int		 db_was_up;
 
 extern char		**environ;
 
@@ -75,11 +79,13 @@ static void		 monitor_stop(void);
 static void		 monitor_check(void);
 static void		 monitor_timers(void);
 static void		 monitor_promote_secondaries(void);
+static void		 monitor_note_role(void);
+static void		 monitor_nodes_seen(void);
 
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: failoverd [-dnv] [-f file] [-N node] "
+	fprintf(stderr, "usage: failoverd [-dnVv] [-f file] [-N node] "
 	    "[-s socket]\n");
 	exit(1);
 }
@@ -92,13 +98,13 @@ main(int argc, char *argv[])
 	const char	*conffile = CONF_FILE, *node = NULL, *pname = NULL;
 	sigset_t	 mask;
 	ssize_t		 n;
-	int		 ch, noaction = 0, sigfd, i, npfd, nctl, id;
+	int		 ch, noaction = 0, sigfd, i, npfd, nctl, nhook, id;
 
 	setproctitle_init(argc, argv, environ);
 	if (strcmp(getprogname(), "failoverctl") == 0)
 		return (ctl_main(argc, argv));
 
-	while ((ch = getopt(argc, argv, "+df:nN:P:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+df:nN:P:s:Vv")) != -1) {
 		switch (ch) {
 		case 'd':
 			opt_debug = 1;
@@ -122,6 +128,9 @@ main(int argc, char *argv[])
 		case 'v':
 			opt_verbose++;
 			break;
+		case 'V':
+			printf("failoverd %s\n", FO_VERSION);
+			exit(0);
 		default:
 			usage();
 		}
@@ -188,7 +197,10 @@ main(int argc, char *argv[])
 
 	log_init(opt_debug, opt_verbose);
 	log_procinit("monitor");
-	if (!opt_debug && daemon(0, 0) == -1)
+	timer_init(&mtimers);
+	/* under systemd (Type=notify) the monitor stays its main process */
+	notify_init(&mtimers, MT_WATCHDOG);
+	if (!opt_debug && !notify_systemd() && daemon(0, 0) == -1)
 		fatal("daemon");
 
 	sigemptyset(&mask);
@@ -202,8 +214,8 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
 
-	timer_init(&mtimers);
 	hooks_init(&mtimers, MT_JOB);
+	alert_init(&mtimers, MT_ALERT);
 	role_init(&mtimers, MT_DEMOTE, MT_KILL);
 	control_timer_init(&mtimers, MT_CONTROL);
 	if (control_init(conf->ctl_socket, conf->ctl_group) == -1)
@@ -230,8 +242,10 @@ main(int argc, char *argv[])
 				pfd[npfd].events |= POLLOUT;
 			npfd++;
 		}
-		nctl = control_pollfds(pfd + npfd, POLL_MAX - npfd);
-		if (poll(pfd, npfd + nctl, -1) == -1) {
+		nhook = hooks_pollfds(pfd + npfd, POLL_MAX - npfd);
+		nctl = control_pollfds(pfd + npfd + nhook, POLL_MAX - npfd -
+		    nhook);
+		if (poll(pfd, npfd + nhook + nctl, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -259,7 +273,9 @@ main(int argc, char *argv[])
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				monitor_dispatch_child(id);
 		}
-		control_dispatch(pfd + npfd, nctl);
+		hooks_dispatch(pfd + npfd, nhook);
+		control_dispatch(pfd + npfd + nhook, nctl);
+		monitor_note_role();
 	}
 	monitor_shutdown(0);
 }
@@ -282,6 +298,89 @@ monitor_timers(void)
 		role_kill_deadline();
 	if (timer_due(&mtimers, MT_CONTROL))
 		control_timeout();
+	if (timer_due(&mtimers, MT_ALERT))
+		alert_timeout();
+	if (timer_due(&mtimers, MT_WATCHDOG))
+		notify_watchdog();
+}
+
+int
+monitor_child_running(int id)
+{
+	return (id > PROC_MONITOR && id < PROC_MAX && children[id].running);
+}
+
+/*
+ * After each turn of the loop: a new role is noted (since when, why, the
+ * counters), and a new role or epoch told to systemd.
+ */
+static void
+monitor_note_role(void)
+{
+	static enum role	 noted = ROLE_STARTING;
+	struct timespec		 ts;
+
+	if (mon.role != noted) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		mon.role_since = (int64_t)ts.tv_sec * 1000 +
+		    ts.tv_nsec / 1000000;
+		strlcpy(mon.role_why, mon.reason, sizeof(mon.role_why));
+		if (mon.role == ROLE_ACTIVE)
+			mon.takeovers++;
+		if (noted == ROLE_ACTIVE)
+			mon.demotions++;
+		if (mon.role == ROLE_FAULT)
+			mon.faults++;
+		if (mon.role != ROLE_ACTIVE)
+			mon.standby_lost = 0;
+		mon.active_since = mon.role == ROLE_ACTIVE ? timer_now() : 0;
+		noted = mon.role;
+	}
+	notify_status();
+}
+
+/*
+ * The active's view of redundancy: a standby is a row of role standby
+ * newer than L.  None, once the node has been active for L (the others
+ * have had the time to say they are there): standby-lost; one again:
+ * standby-back.
+ */
+static void
+monitor_nodes_seen(void)
+{
+	struct fo_conf	*conf = mon.conf;
+	char		 seen[256];
+	size_t		 len = 0;
+	uint32_t	 i, n = 0;
+
+	if (mon.role != ROLE_ACTIVE || mon.active_since == 0 ||
+	    timer_since(timer_now(), mon.active_since) < conf->timing.dead)
+		return;
+	seen[0] = '\0';
+	for (i = 0; i < mon.nodes.n; i++) {
+		if (strcmp(mon.nodes.e[i].node, conf->node) == 0)
+			continue;
+		if (mon.nodes.e[i].role == ROLE_STANDBY &&
+		    mon.nodes.e[i].seen_ms_ago >= 0 &&
+		    mon.nodes.e[i].seen_ms_ago <= conf->timing.dead)
+			n++;
+		else if (len < sizeof(seen))
+			len += snprintf(seen + len, sizeof(seen) - len,
+			    "%s%s %s, seen %lld s ago", len ? "; " : "",
+			    mon.nodes.e[i].node,
+			    role_name(mon.nodes.e[i].role),
+			    (long long)mon.nodes.e[i].seen_ms_ago / 1000);
+	}
+	if (n == 0 && !mon.standby_lost) {
+		mon.standby_lost = 1;
+		alert("standby-lost", "no standby seen within the dead "
+		    "interval: a failure of %s now stops the service (%s)",
+		    conf->node, seen[0] ? seen : "no other node has a row");
+	} else if (n > 0 && mon.standby_lost) {
+		mon.standby_lost = 0;
+		alert("standby-back", "%u standby node%s seen again", n,
+		    n == 1 ? "" : "s");
+	}
 }
 
 /* /run/failoverd/empty: root, 0555, empty; shared by daemons on a host. */
@@ -412,6 +511,7 @@ monitor_dispatch_child(enum proc_id id)
 		/* every message has one sender */
 		switch (type) {
 		case IMSG_READY:
+		case IMSG_PONG:
 			break;
 		case IMSG_VIP_BOUND:
 		case IMSG_VIP_EXTENDED:
@@ -449,12 +549,28 @@ monitor_dispatch_child(enum proc_id id)
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_READY from %s", proc_name(id));
 			log_info("%s ready", proc_name(id));
-			if (++nready == nchildren)
+			if (++nready == nchildren) {
 				hooks_run(JOB_ON_STANDBY, conf->on_standby,
 				    "starting", 0, conf->on_standby ?
 				    conf->on_standby->timeout : 0, 0,
 				    start_hook_done);
+				/* every child is up; the socket listens */
+				if (control_running(conf->ctl_socket))
+					notify_ready();
+				else
+					log_warnx("the control socket %s does "
+					    "not answer: systemd is not told "
+					    "ready", conf->ctl_socket);
+			}
 			break;
+		case IMSG_PONG: {
+			struct ping_msg	 pm;
+
+			if (imsg_get_data(&imsg, &pm, sizeof(pm)) == -1)
+				fatalx("bad IMSG_PONG from %s", proc_name(id));
+			notify_pong(id, pm.seq);
+			break;
+		}
 		case IMSG_ROLE:
 			if (imsg_get_data(&imsg, &rm, sizeof(rm)) == -1 ||
 			    rm.role >= ROLE_MAX || !STR_OK(rm.holder) ||
@@ -496,6 +612,10 @@ monitor_dispatch_child(enum proc_id id)
 				fatalx("bad IMSG_DB_STATE");
 			if (mon.db_up && !dbm.up)
 				alert("db-down", "%s", dbm.error);
+			else if (!mon.db_up && dbm.up && db_was_up)
+				alert("db-up", "the database answers again");
+			if (dbm.up)
+				db_was_up = 1;
 			mon.db_up = dbm.up;
 			strlcpy(mon.db_error, dbm.error, sizeof(mon.db_error));
 			break;
@@ -509,6 +629,7 @@ monitor_dispatch_child(enum proc_id id)
 				if (!STR_OK(nm.e[i].node))
 					fatalx("bad IMSG_NODES");
 			mon.nodes = nm;
+			monitor_nodes_seen();
 			break;
 		}
 		case IMSG_HISTORY_PAUSE: {
@@ -585,7 +706,9 @@ monitor_dispatch_child(enum proc_id id)
 			    !STR_OK(am.name) || !STR_OK(am.detail))
 				fatalx("bad IMSG_SYNC_ALERT");
 			if (strcmp(am.name, "sync-failed") != 0 &&
+			    strcmp(am.name, "sync-ok") != 0 &&
 			    strcmp(am.name, "peer-down") != 0 &&
+			    strcmp(am.name, "peer-up") != 0 &&
 			    strcmp(am.name, "attic") != 0)
 				fatalx("bad alert from syncd");
 			alert(am.name, "%s", am.detail);
@@ -810,6 +933,7 @@ monitor_stop(void)
 	uint64_t		 limit;
 
 	stopping = 1;
+	notify_stopping();
 	hooks_cancel(JOB_CHECK);
 	timer_stop(&mtimers, MT_CHECK);
 	limit = 4ULL * conf->timing.timeout + 2000 +
@@ -834,6 +958,7 @@ monitor_shutdown(int code)
 	int		 id, status, left;
 
 	quit = 1;
+	notify_stopping();
 	control_cleanup(mon.conf->ctl_socket);
 	hooks_kill_all();
 	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {

@@ -180,9 +180,18 @@ struct monitor_state {
 	uint8_t			 vip_bound[MAX_VIPS_STATUS];
 	struct sync_status_msg	 sync;
 	char			 dns_fault[FAULT_LEN];	/* "": none */
+	int64_t			 role_since;	/* unix ms of the last change */
+	char			 role_why[FAULT_LEN];
+	uint64_t		 takeovers;	/* counted since the start */
+	uint64_t		 demotions;
+	uint64_t		 faults;
+	uint64_t		 alerts;
+	int			 standby_lost;	/* active: no standby seen */
+	uint64_t		 active_since;	/* monotonic, 0: not active */
 };
 extern struct monitor_state	 mon;
 void		 monitor_log_verbose(int);
+int		 monitor_child_running(int);
 void		 monitor_compose(enum proc_id, uint32_t, const void *, size_t);
 void		 monitor_compose_fd(enum proc_id, uint32_t, int, const void *,
 		    size_t);
@@ -193,13 +202,20 @@ enum job_kind {
 	JOB_ON_STANDBY,
 	JOB_ON_FAULT,
 	JOB_CHECK,
-	JOB_ALERT
+	JOB_ALERT,
+	JOB_MAIL
 };
 typedef void	(*job_done_cb)(enum job_kind, int);
 struct timers;
 void		 hooks_init(struct timers *, unsigned int);
 void		 hooks_run(enum job_kind, struct conf_cmd *, const char *,
 		    int64_t, uint32_t, uint64_t, job_done_cb);
+void		 hooks_alert_cmd(struct conf_cmd *, const char *, const char *,
+		    int64_t, uint32_t);
+void		 hooks_beside(enum job_kind, const char *, uint32_t,
+		    int (*)(void *), void (*)(void *), void *);
+int		 hooks_pollfds(struct pollfd *, int);
+void		 hooks_dispatch(struct pollfd *, int);
 int		 hooks_busy(void);
 void		 hooks_cap(enum job_kind, uint64_t);
 void		 hooks_cancel(enum job_kind);
@@ -220,6 +236,10 @@ void		 role_fault_send(uint32_t, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 
 /* alert.c */
+#define ALERT_INTERVAL	60000	/* ms: at most one alert of a name */
+#define ALERT_TIMEOUT	10000	/* ms for a sender */
+void		 alert_init(struct timers *, unsigned int);
+void		 alert_timeout(void);
 void		 alert(const char *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 
@@ -236,6 +256,15 @@ int		 control_running(const char *);
 void		 control_history_line(const struct history_line_msg *);
 void		 control_history_pause(uint32_t);
 void		 control_req_result(const struct req_result_msg *);
+
+/* notify.c */
+void		 notify_init(struct timers *, unsigned int);
+int		 notify_systemd(void);
+void		 notify_ready(void);
+void		 notify_stopping(void);
+void		 notify_status(void);
+void		 notify_watchdog(void);
+void		 notify_pong(int, uint32_t);
 
 /* ctl.c */
 int		 ctl_main(int, char *[]);

@@ -221,6 +221,14 @@ syncd_peer_ok(struct speer *sp)
 {
 	int	 i;
 
+	/* the recovery of what was alerted */
+	if (sp->alerted || last_guard[0] != '\0') {
+		char	 d[256];
+
+		snprintf(d, sizeof(d), "peer %s (%s): a round completed",
+		    sp->c.name, sp->addr);
+		send_alert(sp->alerted == 2 ? "peer-up" : "sync-ok", d);
+	}
 	sp->error[0] = '\0';
 	strlcpy(sp->state, "ok", sizeof(sp->state));
 	sp->bad_since = 0;
@@ -637,7 +645,7 @@ role_apply(uint64_t now)
 		    timer_since(now, sp->bad_since) >= syncd.conf.alert_after) {
 			char	 d[256];
 
-			sp->alerted = 1;
+			sp->alerted = sp->reached ? 1 : 2;
 			snprintf(d, sizeof(d), "peer %s (%s) for %llu s: %s",
 			    sp->c.name, sp->addr, (unsigned long long)
 			    timer_since(now, sp->bad_since) / 1000, sp->error);
@@ -908,6 +916,9 @@ syncd_dispatch(void)
 			break;
 		case IMSG_LOG_VERBOSE:
 			proc_log_verbose(&imsg);
+			break;
+		case IMSG_PING:
+			proc_pong(&imsg, &ibuf_main);
 			break;
 		default:
 			fatalx("unexpected message %u", imsg_get_type(&imsg));

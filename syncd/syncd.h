@@ -156,7 +156,7 @@ struct speer {
 	int64_t			 last_ok;
 	uint64_t		 bad_since;	/* ms, 0: fine */
 	int			 reached;	/* a session opened since */
-	int			 alerted;
+	int			 alerted;	/* 1: sync-failed, 2: peer-down */
 	char			 error[FAULT_LEN];
 	int			 ctl_wait;
 };

@@ -166,7 +166,8 @@ node_conf() {
 node_start() {
 	local n=$1
 	: >> "$W_TMP/$n.log"
-	nsx_bg "$n" "$FAILOVERD" -d -v ${NODE_VERBOSE:-} -N "$n" -f "$W_TMP/$n.conf" \
+	# NODE_WRAP: a command (env, setpriv) that execs failoverd in the end
+	nsx_bg "$n" ${NODE_WRAP:-} "$FAILOVERD" -d -v ${NODE_VERBOSE:-} -N "$n" -f "$W_TMP/$n.conf" \
 	    >> "$W_TMP/$n.log" 2>&1 &
 	NODE_PID[$n]=$!
 }
