@@ -49,7 +49,9 @@ NODE_WRAP="env NOTIFY_SOCKET=$W_TMP/notify WATCHDOG_USEC=1500000 setpriv --no-ne
     node_start b
 wait_for 10000 grep -q 'READY=1' "$W_TMP/notes"
 ok $? "READY=1"
-check "when it came, the control socket answered" grep -q 'ready-check 0$' "$W_TMP/notes"
+wait_for 10000 grep -q "ready-check" "$W_TMP/notes"
+check "when it came, the control socket answered" grep -q "ready-check 0$" "$W_TMP/notes"
+diag "$(grep ready-check "$W_TMP/notes")"
 check "heartbeatd, netd and syncd had said ready before" \
     bash -c "[ \$(grep -cE '^monitor: (heartbeatd|netd|syncd) ready$' '$W_TMP/b.log') = 3 ]"
 check "the process is no daemon under systemd: its pid is the one started" \
