@@ -153,7 +153,6 @@ enum imsg_type {
 	IMSG_HISTORY_MORE,
 	IMSG_PING,
 	IMSG_PONG,
-	IMSG_CTL_METRICS,
 	IMSG_CTL_STATUS_MORE,
 	IMSG_MAX
 };
@@ -587,6 +586,21 @@ struct ctl_req {
 	char		 node[NAME_LEN];
 	int32_t		 value;
 	int32_t		 flags;
+};
+#define CTL_F_MORE	0x01	/* status: IMSG_CTL_STATUS_MORE too (a
+				   failoverctl of before it does not ask) */
+
+/* IMSG_CTL_STATUS_MORE, after IMSG_CTL_STATUS when CTL_F_MORE is asked */
+struct ctl_status_more {
+	int64_t		 role_since;	/* unix ms of the last change, -1 */
+	char		 role_why[FAULT_LEN];
+	uint32_t	 dead;		/* L, ms */
+	uint32_t	 interval;
+	uint64_t	 takeovers;	/* since the daemon started */
+	uint64_t	 demotions;
+	uint64_t	 faults;
+	uint64_t	 alerts;
+	char		 version[32];
 };
 
 /* IMSG_CTL_RESULT */

@@ -382,7 +382,7 @@ control_result(struct ctl_conn *c, int code, const char *msg)
 }
 
 static void
-control_status(struct ctl_conn *c)
+control_status(struct ctl_conn *c, int more)
 {
 	struct ctl_status	 st;
 	struct ctl_status_vip	 sv;
@@ -426,6 +426,22 @@ control_status(struct ctl_conn *c)
 	st.sync_bytes = mon.sync.bytes;
 	st.sync_skipped = mon.sync.skipped;
 	imsg_compose(&c->ibuf, IMSG_CTL_STATUS, 0, 0, -1, &st, sizeof(st));
+	if (more) {
+		struct ctl_status_more	 sm;
+
+		memset(&sm, 0, sizeof(sm));
+		sm.role_since = mon.role_since ? mon.role_since : -1;
+		strlcpy(sm.role_why, mon.role_why, sizeof(sm.role_why));
+		sm.dead = conf->timing.dead;
+		sm.interval = conf->timing.interval;
+		sm.takeovers = mon.takeovers;
+		sm.demotions = mon.demotions;
+		sm.faults = mon.faults;
+		sm.alerts = mon.alerts;
+		strlcpy(sm.version, FO_VERSION, sizeof(sm.version));
+		imsg_compose(&c->ibuf, IMSG_CTL_STATUS_MORE, 0, 0, -1, &sm,
+		    sizeof(sm));
+	}
 	for (i = 0; i < mon.sync.npeers && i < MAX_SYNC_PEERS; i++) {
 		memset(&sp, 0, sizeof(sp));
 		strlcpy(sp.node, mon.sync.peer[i].node, sizeof(sp.node));
@@ -516,7 +532,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 
 	switch (type) {
 	case IMSG_CTL_STATUS:
-		control_status(c);
+		control_status(c, (req.flags & CTL_F_MORE) != 0);
 		break;
 	case IMSG_CTL_RELOAD:
 		if (config_reload(msg, sizeof(msg)) == -1)
@@ -525,15 +541,19 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 			control_result(c, 0, msg);
 		break;
 	case IMSG_CTL_LOG:
-		if (req.value != 0 && req.value != 1) {
-			control_result(c, 1, "log: brief or verbose");
+	{
+		static const char	*levels[] = { "brief", "verbose", "debug" };
+
+		if (req.value < 0 || req.value > 2) {
+			control_result(c, 1, "log: brief, verbose or debug");
 			break;
 		}
 		monitor_log_verbose(req.value);
-		log_notice("log level %s", req.value ? "verbose" : "brief");
-		control_result(c, 0, req.value ? "logging verbose" :
-		    "logging brief");
+		log_notice("log level %s", levels[req.value]);
+		snprintf(msg, sizeof(msg), "logging %s", levels[req.value]);
+		control_result(c, 0, msg);
 		break;
+	}
 	case IMSG_CTL_SWITCHOVER: {
 		struct switchover_msg	 so;
 

@@ -36,7 +36,8 @@ enum ctl_action {
 	A_RELOAD,
 	A_LOG,
 	A_KEYGEN,
-	A_PUBKEY
+	A_PUBKEY,
+	A_METRICS
 };
 
 static const struct ctl_command {
@@ -52,6 +53,7 @@ static const struct ctl_command {
 	{ "history",	A_HISTORY,	IMSG_CTL_HISTORY },
 	{ "reload",	A_RELOAD,	IMSG_CTL_RELOAD },
 	{ "log",	A_LOG,		IMSG_CTL_LOG },
+	{ "metrics",	A_METRICS,	IMSG_CTL_STATUS },
 	{ "keygen",	A_KEYGEN,	0 },
 	{ "pubkey",	A_PUBKEY,	0 },
 	{ NULL,		A_NONE,		0 }
@@ -61,11 +63,11 @@ static __dead void
 ctl_usage(void)
 {
 	fprintf(stderr,
-	    "usage: failoverctl [-s socket] command [argument ...]\n"
+	    "usage: failoverctl [-V] [-s socket] command [argument ...]\n"
 	    "commands: status [-j], switchover [node], standby, resume, "
 	    "sync,\n"
-	    "          history [-n N], reload, log brief|verbose,\n"
-	    "          keygen file, pubkey file\n");
+	    "          history [-j] [-n N], reload, log brief|verbose|debug,\n"
+	    "          metrics, keygen file, pubkey file\n");
 	exit(1);
 }
 
@@ -102,12 +104,6 @@ json_int(int64_t v)
 		printf("null");
 	else
 		printf("%lld", (long long)v);
-}
-
-static const char *
-or_dash(const char *s)
-{
-	return (s[0] == '\0' ? "-" : s);
 }
 
 static int
@@ -161,134 +157,458 @@ json_time(int64_t secs)
 	json_str(tbuf);
 }
 
-static void
-print_status(struct ctl_status *st, struct ctl_status_vip *vips, int nvips,
-    struct ctl_status_node *nodes, int nnodes, struct ctl_status_peer *peers,
-    int npeers, struct ctl_status_attic *attics, int nattics, int json)
+/* A duration a person reads: 0.3 s, 12 s, 4 min, 3 h 2 min, 2 d 4 h. */
+static const char *
+human_ms(int64_t ms, char *buf, size_t len)
 {
-	char	 buf[ADDR_STRLEN];
-	int	 i;
+	int64_t	 s = ms / 1000;
 
-	if (json) {
-		printf("{\"node\":");
-		json_str(st->node);
-		printf(",\"cluster\":");
-		json_str(st->cluster);
+	if (ms < 0)
+		strlcpy(buf, "-", len);
+	else if (ms < 10000)
+		snprintf(buf, len, "%lld.%lld s", (long long)(ms / 1000),
+		    (long long)(ms % 1000 / 100));
+	else if (s < 120)
+		snprintf(buf, len, "%lld s", (long long)s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lld min", (long long)(s / 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%lld h %lld min", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else
+		snprintf(buf, len, "%lld d %lld h", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+	return (buf);
+}
+
+static const char *
+human_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char	*units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double			 v = b;
+	int			 u = -1;
+
+	if (b < 1024) {
+		snprintf(buf, len, "%llu bytes", (unsigned long long)b);
+		return (buf);
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, units[u]);
+	return (buf);
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* A wall-clock time in local time: the time of day today, else the date. */
+static const char *
+human_time(int64_t ms, char *buf, size_t len)
+{
+	struct tm	 tm, today;
+	time_t		 t = ms / 1000, now = time(NULL);
+
+	localtime_r(&t, &tm);
+	localtime_r(&now, &today);
+	if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+		strftime(buf, len, "%H:%M:%S", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	return (buf);
+}
+
+struct status {
+	struct ctl_status	 st;
+	struct ctl_status_more	 more;
+	int			 have_more;
+	struct ctl_status_vip	 vips[64];
+	int			 nvips;
+	struct ctl_status_node	 nodes[64];
+	int			 nnodes;
+	struct ctl_status_peer	 peers[MAX_SYNC_PEERS];
+	int			 npeers;
+	struct ctl_status_attic	 attics[MAX_ATTICS];
+	int			 nattics;
+};
+
+/* Healthy: active or standby, the database up, no fault (exit 0). */
+static int
+status_healthy(const struct ctl_status *st)
+{
+	return ((st->role == ROLE_ACTIVE || st->role == ROLE_STANDBY) &&
+	    st->db_up && st->fault[0] == '\0');
+}
+
+/* A row older than L is a node that is gone (0: L is not known). */
+static int
+node_gone(const struct status *s, const struct ctl_status_node *n)
+{
+	return (n->seen_ms_ago < 0 || (s->have_more && s->more.dead > 0 &&
+	    n->seen_ms_ago > s->more.dead));
+}
+
+static void
+print_json(struct status *s)
+{
+	struct ctl_status	*st = &s->st;
+	char			 buf[ADDR_STRLEN];
+	int			 i;
+
+	printf("{\"schema\":1,\"node\":");
+	json_str(st->node);
+	printf(",\"cluster\":");
+	json_str(st->cluster);
+	printf(",\"role\":");
+	json_str(role_name(st->role));
+	printf(",\"epoch\":");
+	json_int(st->epoch);
+	printf(",\"holder\":");
+	json_strn(st->holder);
+	printf(",\"lease_left_ms\":");
+	json_int(st->lease_left_ms);
+	printf(",\"db\":\"%s\"", st->db_up ? "up" : "down");
+	printf(",\"vips\":[");
+	for (i = 0; i < s->nvips; i++) {
+		printf("%s{\"address\":\"%s/%u\",\"interface\":",
+		    i ? "," : "", addr_str(&s->vips[i].addr, buf,
+		    sizeof(buf)), s->vips[i].prefixlen);
+		json_str(s->vips[i].ifname);
+		printf(",\"bound\":%s}", s->vips[i].bound ? "true" : "false");
+	}
+	printf("],\"nodes\":[");
+	for (i = 0; i < s->nnodes; i++) {
+		printf("%s{\"node\":", i ? "," : "");
+		json_str(s->nodes[i].node);
 		printf(",\"role\":");
-		json_str(role_name(st->role));
-		printf(",\"epoch\":");
-		json_int(st->epoch);
-		printf(",\"holder\":");
-		json_strn(st->holder);
-		printf(",\"lease_left_ms\":");
-		json_int(st->lease_left_ms);
-		printf(",\"db\":\"%s\"", st->db_up ? "up" : "down");
-		printf(",\"vips\":[");
-		for (i = 0; i < nvips; i++) {
-			printf("%s{\"address\":\"%s/%u\",\"interface\":",
-			    i ? "," : "", addr_str(&vips[i].addr, buf,
-			    sizeof(buf)), vips[i].prefixlen);
-			json_str(vips[i].ifname);
-			printf(",\"bound\":%s}", vips[i].bound ? "true" :
-			    "false");
-		}
-		printf("],\"nodes\":[");
-		for (i = 0; i < nnodes; i++) {
-			printf("%s{\"node\":", i ? "," : "");
-			json_str(nodes[i].node);
-			printf(",\"role\":");
-			json_str(role_name(nodes[i].role));
-			printf(",\"seen_ms_ago\":");
-			json_int(nodes[i].seen_ms_ago);
-			printf("}");
-		}
-		printf("],\"sync\":{\"last_ok\":");
-		json_time(st->sync_last_ok);
-		printf(",\"last_error\":");
-		json_strn(st->sync_last_error);
-		printf(",\"files\":%llu,\"bytes\":%llu,\"skipped\":%llu,"
-		    "\"peers\":[", (unsigned long long)st->sync_files,
-		    (unsigned long long)st->sync_bytes,
-		    (unsigned long long)st->sync_skipped);
-		for (i = 0; i < npeers; i++) {
-			printf("%s{\"node\":", i ? "," : "");
-			json_str(peers[i].node);
-			printf(",\"state\":");
-			json_str(peers[i].state);
-			printf(",\"last_ok\":");
-			json_time(peers[i].last_ok);
-			printf(",\"error\":");
-			json_strn(peers[i].error);
-			printf("}");
-		}
-		printf("],\"attic\":[");
-		for (i = 0; i < nattics; i++)
-			printf("%s{\"epoch\":%lld,\"files\":%llu}",
-			    i ? "," : "", (long long)attics[i].epoch,
-			    (unsigned long long)attics[i].files);
-		printf("]}");
-		printf(",\"fault\":");
-		json_strn(st->fault);
-		printf("}\n");
-		return;
+		json_str(role_name(s->nodes[i].role));
+		printf(",\"seen_ms_ago\":");
+		json_int(s->nodes[i].seen_ms_ago);
+		printf(",\"gone\":%s}", node_gone(s, &s->nodes[i]) ? "true" :
+		    "false");
 	}
+	printf("],\"sync\":{\"last_ok\":");
+	json_time(st->sync_last_ok);
+	printf(",\"last_error\":");
+	json_strn(st->sync_last_error);
+	printf(",\"files\":%llu,\"bytes\":%llu,\"skipped\":%llu,"
+	    "\"peers\":[", (unsigned long long)st->sync_files,
+	    (unsigned long long)st->sync_bytes,
+	    (unsigned long long)st->sync_skipped);
+	for (i = 0; i < s->npeers; i++) {
+		printf("%s{\"node\":", i ? "," : "");
+		json_str(s->peers[i].node);
+		printf(",\"state\":");
+		json_str(s->peers[i].state);
+		printf(",\"last_ok\":");
+		json_time(s->peers[i].last_ok);
+		printf(",\"error\":");
+		json_strn(s->peers[i].error);
+		printf("}");
+	}
+	printf("],\"attic\":[");
+	for (i = 0; i < s->nattics; i++)
+		printf("%s{\"epoch\":%lld,\"files\":%llu}", i ? "," : "",
+		    (long long)s->attics[i].epoch,
+		    (unsigned long long)s->attics[i].files);
+	printf("]}");
+	printf(",\"fault\":");
+	json_strn(st->fault);
+	printf(",\"healthy\":%s", status_healthy(st) ? "true" : "false");
+	if (s->have_more) {
+		printf(",\"since\":");
+		if (s->more.role_since < 0)
+			printf("null");
+		else {
+			char		 t[40];
+			time_t		 tt = s->more.role_since / 1000;
+			struct tm	 tm;
 
-	printf("node %s, cluster %s\n", st->node, st->cluster);
-	printf("role:       %s\n", role_name(st->role));
-	if (st->epoch < 0)
-		printf("epoch:      -\n");
-	else
-		printf("epoch:      %lld\n", (long long)st->epoch);
-	printf("holder:     %s\n", or_dash(st->holder));
-	if (st->lease_left_ms < 0)
-		printf("lease left: -\n");
-	else
-		printf("lease left: %lld ms\n", (long long)st->lease_left_ms);
-	printf("database:   %s\n", st->db_up ? "up" : "down");
-	printf("fault:      %s\n", or_dash(st->fault));
-	printf("nodes:%s\n", nnodes ? "" : "      -");
-	for (i = 0; i < nnodes; i++) {
-		printf("  %-20s %-12s ", nodes[i].node,
-		    role_name(nodes[i].role));
-		if (nodes[i].seen_ms_ago < 0)
-			printf("never seen\n");
+			gmtime_r(&tt, &tm);
+			strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+			printf("\"%s.%03dZ\"", t,
+			    (int)(s->more.role_since % 1000));
+		}
+		printf(",\"why\":");
+		json_strn(s->more.role_why);
+		printf(",\"takeovers\":%llu,\"faults\":%llu,\"version\":",
+		    (unsigned long long)s->more.takeovers,
+		    (unsigned long long)s->more.faults);
+		json_str(s->more.version);
+	}
+	printf("}\n");
+}
+
+/*
+ * For a person at 3 a.m.: one line per node, the active marked; then the
+ * lease, the database, the addresses, the sync, the fault, in words.
+ */
+static void
+print_human(struct status *s)
+{
+	struct ctl_status	*st = &s->st;
+	char			 a[64], b[64], c[64], addr[ADDR_STRLEN];
+	int64_t			 now = wall_ms();
+	int			 i, self_listed = 0;
+
+	printf("cluster %s, seen from node %s%s%s\n", st->cluster, st->node,
+	    s->have_more ? ", failoverd " : "", s->have_more ?
+	    s->more.version : "");
+	for (i = 0; i < s->nnodes; i++) {
+		struct ctl_status_node	*n = &s->nodes[i];
+		int			 self = strcmp(n->node, st->node) == 0;
+		int			 gone = !self && node_gone(s, n);
+		int			 act = self ? st->role == ROLE_ACTIVE :
+		    !gone && n->role == ROLE_ACTIVE;
+
+		self_listed |= self;
+		printf("  %s %-16s ", act ? "*" : " ", n->node);
+		if (self) {
+			printf("%-11s", role_name(st->role));
+			if (s->have_more && s->more.role_since > 0)
+				printf(" since %s (%s ago)%s%s",
+				    human_time(s->more.role_since, a,
+				    sizeof(a)), human_ms(now -
+				    s->more.role_since, b, sizeof(b)),
+				    s->more.role_why[0] ? ": " : "",
+				    s->more.role_why);
+			printf("   <- this node\n");
+		} else if (n->seen_ms_ago < 0)
+			printf("%-11s never seen\n", "unknown");
+		else if (gone)
+			printf("%-11s last seen %s (%s ago) as %s\n", "gone",
+			    human_time(now - n->seen_ms_ago, a, sizeof(a)),
+			    human_ms(n->seen_ms_ago, b, sizeof(b)),
+			    role_name(n->role));
 		else
-			printf("seen %lld ms ago\n",
-			    (long long)nodes[i].seen_ms_ago);
+			printf("%-11s seen %s ago\n", role_name(n->role),
+			    human_ms(n->seen_ms_ago, a, sizeof(a)));
 	}
-	printf("vips:%s\n", nvips ? "" : "       -");
-	for (i = 0; i < nvips; i++)
-		printf("  %s/%u on %s: %s\n", addr_str(&vips[i].addr, buf,
-		    sizeof(buf)), vips[i].prefixlen, vips[i].ifname,
-		    vips[i].bound ? "bound" : "not bound");
-	{
-		char		 tbuf[64] = "never";
-		time_t		 t = st->sync_last_ok;
-		struct tm	 tm;
-
-		if (st->sync_last_ok >= 0) {
-			gmtime_r(&t, &tm);
-			strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ",
-			    &tm);
-		}
-		printf("sync:       last ok %s, last error %s, %llu files, "
-		    "%llu bytes", tbuf, or_dash(st->sync_last_error),
-		    (unsigned long long)st->sync_files,
-		    (unsigned long long)st->sync_bytes);
-		if (st->sync_skipped > 0)
-			printf(", %llu skipped (not a file, directory or "
-			    "symlink)", (unsigned long long)st->sync_skipped);
+	if (!self_listed)
+		printf("  %s %-16s %-11s   <- this node (no row yet)\n",
+		    st->role == ROLE_ACTIVE ? "*" : " ", st->node,
+		    role_name(st->role));
+	if (st->epoch < 0)
+		printf("epoch:    none yet\n");
+	else
+		printf("epoch:    %lld, lease held by %s\n", (long long)st->epoch,
+		    st->holder[0] ? st->holder : "no node");
+	if (st->lease_left_ms < 0)
+		printf("lease:    -\n");
+	else if (st->role == ROLE_ACTIVE)
+		printf("lease:    %s left before this node must renew or "
+		    "step down\n", human_ms(st->lease_left_ms, a, sizeof(a)));
+	else
+		printf("lease:    %s left before %s may be taken over\n",
+		    human_ms(st->lease_left_ms, a, sizeof(a)), st->holder);
+	printf("database: %s\n", st->db_up ? "up" : "DOWN");
+	for (i = 0; i < s->nvips; i++)
+		printf("%s%s/%u on %s: %s\n", i ? "          " : "vip:      ",
+		    addr_str(&s->vips[i].addr, addr, sizeof(addr)),
+		    s->vips[i].prefixlen, s->vips[i].ifname,
+		    s->vips[i].bound ? "bound here" : st->holder[0] &&
+		    strcmp(st->holder, st->node) != 0 ? "not here (the active "
+		    "node holds it)" : "not bound");
+	if (st->sync_last_ok < 0)
+		printf("sync:     no round completed yet");
+	else
+		printf("sync:     last ok %s (%s ago)", human_time(
+		    st->sync_last_ok * 1000, a, sizeof(a)), human_ms(now -
+		    st->sync_last_ok * 1000, b, sizeof(b)));
+	printf(", %llu files, %s since the start\n",
+	    (unsigned long long)st->sync_files, human_bytes(st->sync_bytes, c,
+	    sizeof(c)));
+	if (st->sync_last_error[0] != '\0')
+		printf("          last error: %s\n", st->sync_last_error);
+	if (st->sync_skipped > 0)
+		printf("          %llu paths skipped (not a file, directory or "
+		    "symlink)\n", (unsigned long long)st->sync_skipped);
+	for (i = 0; i < s->npeers; i++) {
+		printf("          peer %s: %s", s->peers[i].node,
+		    s->peers[i].state);
+		if (s->peers[i].last_ok >= 0)
+			printf(", last ok %s ago", human_ms(now -
+			    s->peers[i].last_ok * 1000, a, sizeof(a)));
+		if (s->peers[i].error[0] != '\0')
+			printf(": %s", s->peers[i].error);
 		printf("\n");
 	}
-	for (i = 0; i < npeers; i++)
-		printf("  %-20s %-12s %s\n", peers[i].node, peers[i].state,
-		    or_dash(peers[i].error));
-	printf("attic:%s", nattics ? "" : "      -");
-	for (i = 0; i < nattics; i++)
-		printf("%s epoch %lld (%llu files)", i ? "," : "",
-		    (long long)attics[i].epoch,
-		    (unsigned long long)attics[i].files);
-	printf("\n");
+	if (s->nattics > 0) {
+		printf("attic:   ");
+		for (i = 0; i < s->nattics; i++)
+			printf("%s epoch %lld (%llu files)", i ? "," : "",
+			    (long long)s->attics[i].epoch,
+			    (unsigned long long)s->attics[i].files);
+		printf("\n");
+	}
+	printf("fault:    %s\n", st->fault[0] ? st->fault : "none");
+	if (status_healthy(st))
+		printf("health:   ok\n");
+	else
+		printf("health:   NOT OK: %s\n", st->fault[0] ? st->fault :
+		    !st->db_up ? "the database is down" :
+		    st->role == ROLE_MAINTENANCE ? "in maintenance "
+		    "(failoverctl resume)" : "not yet active or standby");
+}
+
+/* The Prometheus text exposition format, version 0.0.4. */
+static void
+metric(const char *name, const char *type, const char *help)
+{
+	printf("# HELP failoverd_%s %s\n# TYPE failoverd_%s %s\n", name, help,
+	    name, type);
+}
+
+static void
+label_str(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		if (*s == '\n')
+			printf("\\n");
+		else
+			putchar(*s);
+	}
+}
+
+static void
+print_metrics(struct status *s)
+{
+	struct ctl_status	*st = &s->st;
+	char			 addr[ADDR_STRLEN];
+	int			 i, r;
+
+	metric("info", "gauge", "The version, node and cluster (always 1).");
+	printf("failoverd_info{version=\"");
+	label_str(s->have_more ? s->more.version : "");
+	printf("\",node=\"");
+	label_str(st->node);
+	printf("\",cluster=\"");
+	label_str(st->cluster);
+	printf("\"} 1\n");
+	metric("role", "gauge", "1 for the role this node is in, 0 for the "
+	    "others.");
+	for (r = 0; r < ROLE_MAX; r++)
+		printf("failoverd_role{role=\"%s\"} %d\n", role_name(r),
+		    (int)st->role == r);
+	metric("healthy", "gauge", "1 when active or standby, the database "
+	    "up and no fault.");
+	printf("failoverd_healthy %d\n", status_healthy(st));
+	metric("epoch", "gauge", "The lease's epoch this node last saw.");
+	printf("failoverd_epoch %lld\n", (long long)(st->epoch < 0 ? 0 :
+	    st->epoch));
+	if (st->lease_left_ms >= 0) {
+		metric("lease_left_seconds", "gauge", "Active: to its own "
+		    "demotion deadline; standby: until it may take over.");
+		printf("failoverd_lease_left_seconds %.3f\n",
+		    st->lease_left_ms / 1000.0);
+	}
+	metric("db_up", "gauge", "1 when the lease database answers.");
+	printf("failoverd_db_up %d\n", st->db_up ? 1 : 0);
+	metric("fault", "gauge", "1 while a fault is shown.");
+	printf("failoverd_fault %d\n", st->fault[0] ? 1 : 0);
+	if (st->sync_last_ok >= 0) {
+		metric("sync_last_ok_age_seconds", "gauge", "Since the last "
+		    "completed sync round.");
+		printf("failoverd_sync_last_ok_age_seconds %.3f\n",
+		    (wall_ms() - st->sync_last_ok * 1000) / 1000.0);
+	}
+	metric("sync_files_total", "counter", "Files shipped or received "
+	    "since the start.");
+	printf("failoverd_sync_files_total %llu\n",
+	    (unsigned long long)st->sync_files);
+	metric("sync_bytes_total", "counter", "Bytes shipped or received "
+	    "since the start.");
+	printf("failoverd_sync_bytes_total %llu\n",
+	    (unsigned long long)st->sync_bytes);
+	if (s->have_more) {
+		metric("takeovers_total", "counter", "Times this node became "
+		    "active since the start.");
+		printf("failoverd_takeovers_total %llu\n",
+		    (unsigned long long)s->more.takeovers);
+		metric("demotions_total", "counter", "Times this node left "
+		    "the active role since the start.");
+		printf("failoverd_demotions_total %llu\n",
+		    (unsigned long long)s->more.demotions);
+		metric("faults_total", "counter", "Times this node entered "
+		    "fault since the start.");
+		printf("failoverd_faults_total %llu\n",
+		    (unsigned long long)s->more.faults);
+		metric("alerts_total", "counter", "Alerts raised since the "
+		    "start.");
+		printf("failoverd_alerts_total %llu\n",
+		    (unsigned long long)s->more.alerts);
+		if (s->more.role_since > 0) {
+			metric("role_since_timestamp_seconds", "gauge",
+			    "When this node's role last changed (unix time).");
+			printf("failoverd_role_since_timestamp_seconds %.3f\n",
+			    s->more.role_since / 1000.0);
+		}
+	}
+	if (s->nvips > 0)
+		metric("vip_bound", "gauge", "1 when the address is bound on "
+		    "this node.");
+	for (i = 0; i < s->nvips; i++) {
+		printf("failoverd_vip_bound{address=\"%s/%u\",interface=\"",
+		    addr_str(&s->vips[i].addr, addr, sizeof(addr)),
+		    s->vips[i].prefixlen);
+		label_str(s->vips[i].ifname);
+		printf("\"} %d\n", s->vips[i].bound ? 1 : 0);
+	}
+	if (s->nnodes > 0)
+		metric("node_seen_seconds", "gauge", "Age of each node's row "
+		    "in failover_node.");
+	for (i = 0; i < s->nnodes; i++) {
+		if (s->nodes[i].seen_ms_ago < 0)
+			continue;
+		printf("failoverd_node_seen_seconds{node=\"");
+		label_str(s->nodes[i].node);
+		printf("\",role=\"%s\"} %.3f\n", role_name(s->nodes[i].role),
+		    s->nodes[i].seen_ms_ago / 1000.0);
+	}
+}
+
+/*
+ * history -j: each line "TIME NODE EVENT epoch N DETAIL" as an object of
+ * a JSON array; a line not of that form keeps its text in "line".
+ */
+static void
+history_json(const char *line, int first)
+{
+	char		 t[64], node[NAME_LEN], ev[64], ep[32], *end;
+	long long	 epoch;
+	int		 off = 0, n;
+
+	printf("%s", first ? "[" : ",");
+	n = sscanf(line, "%63s %63s %63s epoch %31s %n", t, node, ev, ep, &off);
+	if (n < 4) {
+		printf("{\"line\":");
+		json_str(line);
+		printf("}");
+		return;
+	}
+	printf("{\"time\":");
+	json_str(t);
+	printf(",\"node\":");
+	json_str(node);
+	printf(",\"event\":");
+	json_str(ev);
+	epoch = strtoll(ep, &end, 10);
+	if (*end != '\0' || end == ep)
+		printf(",\"epoch\":null");
+	else
+		printf(",\"epoch\":%lld", epoch);
+	printf(",\"detail\":");
+	json_str(off > 0 ? line + off : "");
+	printf("}");
 }
 
 static int
@@ -327,24 +647,23 @@ ctl_main(int argc, char *argv[])
 	struct imsg		 imsg;
 	struct ctl_req		 req;
 	struct ctl_result	 res;
-	struct ctl_status	 st;
-	struct ctl_status_vip	 vips[64];
-	struct ctl_status_node	 nodes[64];
-	struct ctl_status_peer	 peers[MAX_SYNC_PEERS];
-	struct ctl_status_attic	 attics[MAX_ATTICS];
+	static struct status	 S;
+	struct ctl_status	*st = &S.st;
 	struct pollfd		 pfd;
 	const char		*sockpath = CONTROL_SOCKET, *errstr;
 	ssize_t			 n;
-	int			 ch, json = 0, nvips = 0, nnodes = 0, done = 0;
-	int			 rc = 0, have_status = 0, timeout, npeers = 0;
-	int			 nattics = 0;
+	int			 ch, json = 0, done = 0, nhist = 0;
+	int			 rc = 0, have_status = 0, timeout;
 	struct history_line_msg	 hl;
 
-	while ((ch = getopt(argc, argv, "+s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+s:V")) != -1) {
 		switch (ch) {
 		case 's':
 			sockpath = optarg;
 			break;
+		case 'V':
+			printf("failoverctl %s\n", FO_VERSION);
+			return (0);
 		default:
 			ctl_usage();
 		}
@@ -368,6 +687,12 @@ ctl_main(int argc, char *argv[])
 			json = 1;
 		else if (argc != 1)
 			ctl_usage();
+		req.flags = CTL_F_MORE;
+		break;
+	case A_METRICS:
+		if (argc != 1)
+			ctl_usage();
+		req.flags = CTL_F_MORE;
 		break;
 	case A_SWITCHOVER:
 		if (argc > 2)
@@ -378,18 +703,27 @@ ctl_main(int argc, char *argv[])
 		break;
 	case A_HISTORY:
 		req.value = 20;
-		if (argc == 3 && strcmp(argv[1], "-n") == 0) {
-			req.value = strtonum(argv[2], 1, 100000, &errstr);
-			if (errstr != NULL)
-				errx(1, "history -n %s: %s", argv[2], errstr);
-		} else if (argc != 1)
-			ctl_usage();
+		for (ch = 1; ch < argc; ch++) {
+			if (strcmp(argv[ch], "-j") == 0)
+				json = 1;
+			else if (strcmp(argv[ch], "-n") == 0 &&
+			    ch + 1 < argc) {
+				req.value = strtonum(argv[++ch], 1, 100000,
+				    &errstr);
+				if (errstr != NULL)
+					errx(1, "history -n %s: %s", argv[ch],
+					    errstr);
+			} else
+				ctl_usage();
+		}
 		break;
 	case A_LOG:
 		if (argc != 2)
 			ctl_usage();
 		if (strcmp(argv[1], "verbose") == 0)
 			req.value = 1;
+		else if (strcmp(argv[1], "debug") == 0)
+			req.value = 2;
 		else if (strcmp(argv[1], "brief") != 0)
 			ctl_usage();
 		break;
@@ -453,58 +787,71 @@ ctl_main(int argc, char *argv[])
 				done = 1;
 				break;
 			case IMSG_CTL_STATUS:
-				if (imsg_get_data(&imsg, &st, sizeof(st)) ==
-				    -1 || !STR_OK(st.node) ||
-				    !STR_OK(st.cluster) || !STR_OK(st.holder) ||
-				    !STR_OK(st.fault) ||
-				    !STR_OK(st.sync_last_error))
+				if (imsg_get_data(&imsg, st, sizeof(*st)) ==
+				    -1 || !STR_OK(st->node) ||
+				    !STR_OK(st->cluster) ||
+				    !STR_OK(st->holder) ||
+				    !STR_OK(st->fault) ||
+				    !STR_OK(st->sync_last_error))
 					errx(1, "bad answer");
 				have_status = 1;
 				break;
-			case IMSG_CTL_STATUS_VIP:
-				if (nvips >= (int)(sizeof(vips) /
-				    sizeof(vips[0])))
-					break;
-				if (imsg_get_data(&imsg, &vips[nvips],
-				    sizeof(vips[0])) == -1 ||
-				    !STR_OK(vips[nvips].ifname))
+			case IMSG_CTL_STATUS_MORE:
+				if (imsg_get_data(&imsg, &S.more,
+				    sizeof(S.more)) == -1 ||
+				    !STR_OK(S.more.role_why) ||
+				    !STR_OK(S.more.version))
 					errx(1, "bad answer");
-				nvips++;
+				S.have_more = 1;
+				break;
+			case IMSG_CTL_STATUS_VIP:
+				if (S.nvips >= (int)(sizeof(S.vips) /
+				    sizeof(S.vips[0])))
+					break;
+				if (imsg_get_data(&imsg, &S.vips[S.nvips],
+				    sizeof(S.vips[0])) == -1 ||
+				    !STR_OK(S.vips[S.nvips].ifname))
+					errx(1, "bad answer");
+				S.nvips++;
 				break;
 			case IMSG_CTL_STATUS_NODE:
-				if (nnodes >= (int)(sizeof(nodes) /
-				    sizeof(nodes[0])))
+				if (S.nnodes >= (int)(sizeof(S.nodes) /
+				    sizeof(S.nodes[0])))
 					break;
-				if (imsg_get_data(&imsg, &nodes[nnodes],
-				    sizeof(nodes[0])) == -1 ||
-				    !STR_OK(nodes[nnodes].node))
+				if (imsg_get_data(&imsg, &S.nodes[S.nnodes],
+				    sizeof(S.nodes[0])) == -1 ||
+				    !STR_OK(S.nodes[S.nnodes].node))
 					errx(1, "bad answer");
-				nnodes++;
+				S.nnodes++;
 				break;
 			case IMSG_CTL_STATUS_PEER:
-				if (npeers >= MAX_SYNC_PEERS)
+				if (S.npeers >= MAX_SYNC_PEERS)
 					break;
-				if (imsg_get_data(&imsg, &peers[npeers],
-				    sizeof(peers[0])) == -1 ||
-				    !STR_OK(peers[npeers].node) ||
-				    !STR_OK(peers[npeers].state) ||
-				    !STR_OK(peers[npeers].error))
+				if (imsg_get_data(&imsg, &S.peers[S.npeers],
+				    sizeof(S.peers[0])) == -1 ||
+				    !STR_OK(S.peers[S.npeers].node) ||
+				    !STR_OK(S.peers[S.npeers].state) ||
+				    !STR_OK(S.peers[S.npeers].error))
 					errx(1, "bad answer");
-				npeers++;
+				S.npeers++;
 				break;
 			case IMSG_CTL_STATUS_ATTIC:
-				if (nattics >= MAX_ATTICS)
+				if (S.nattics >= MAX_ATTICS)
 					break;
-				if (imsg_get_data(&imsg, &attics[nattics],
-				    sizeof(attics[0])) == -1)
+				if (imsg_get_data(&imsg, &S.attics[S.nattics],
+				    sizeof(S.attics[0])) == -1)
 					errx(1, "bad answer");
-				nattics++;
+				S.nattics++;
 				break;
 			case IMSG_HISTORY_LINE:
 				if (imsg_get_data(&imsg, &hl, sizeof(hl)) ==
 				    -1 || !STR_OK(hl.line))
 					errx(1, "bad answer");
-				printf("%s\n", hl.line);
+				if (json)
+					history_json(hl.line, nhist == 0);
+				else
+					printf("%s\n", hl.line);
+				nhist++;
 				break;
 			case IMSG_CTL_END:
 				done = 1;
@@ -516,9 +863,19 @@ ctl_main(int argc, char *argv[])
 			imsg_free(&imsg);
 		}
 	}
-	if (have_status)
-		print_status(&st, vips, nvips, nodes, nnodes, peers, npeers,
-		    attics, nattics, json);
+	if (cmd->action == A_HISTORY && json && rc == 0)
+		printf("%s]\n", nhist == 0 ? "[" : "");
+	if (have_status) {
+		if (cmd->action == A_METRICS)
+			print_metrics(&S);
+		else if (json)
+			print_json(&S);
+		else
+			print_human(&S);
+		/* for scripts and monitoring: 1 when this node is unwell */
+		if (cmd->action == A_STATUS && !status_healthy(st))
+			rc = 1;
+	}
 	imsgbuf_clear(&ibuf);
 	close(ibuf.fd);
 	return (rc);

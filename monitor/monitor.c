@@ -998,7 +998,7 @@ monitor_shutdown(int code)
 void
 monitor_log_verbose(int v)
 {
-	struct log_verbose_msg	 lv = { v != 0 };
+	struct log_verbose_msg	 lv = { v };
 	int			 id;
 
 	log_setverbose(v);

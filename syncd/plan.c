@@ -120,10 +120,14 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 	int			 c;
 
 	memset(p, 0, sizeof(*p));
-	if (src->n == 0) {
+	/* the guard protects what the receiver has: two empty trees are
+	 * simply in sync */
+	if (src->n == 0 && dst->n > 0) {
 		snprintf(err, errlen, "the source directory is empty");
 		return (-1);
 	}
+	if (src->n == 0)
+		return (0);
 	if ((dst->n > 0 && ((del = calloc(dst->n, sizeof(*del))) == NULL ||
 	    (gone = calloc(dst->n, 1)) == NULL)) ||
 	    (sent = calloc(src->n, 1)) == NULL) {

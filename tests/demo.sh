@@ -73,7 +73,12 @@ show "$B" status
 say "the cluster's history, from the database"
 show "$A" history -n 12
 
-say "hook runs, as the application would see them (ns-since-epoch hook role epoch)"
-cat "$W_TMP"/hooks.a "$W_TMP"/hooks.b | sort -n
+say "hook runs, as the application would see them (time, node, hook, FAILOVER_ROLE, epoch)"
+for n in a b; do sed "s/\$/ $n/" "$W_TMP/hooks.$n"; done | sort -n |
+    while read -r ns hook role ep node; do
+	printf '  %s.%03d  %s  %-10s %-8s epoch %s\n' \
+	    "$(date -d "@$(( ns / 1000000000 ))" +%T)" \
+	    $(( ns / 1000000 % 1000 )) "$node" "$hook" "$role" "$ep"
+done
 
 say "done: removing the namespaces and the database"

@@ -42,7 +42,7 @@ sleep 1
 t0=$(now_ms)
 out=$(ctl a status 2>&1)
 check "with 33 idle connections of a member, root's status answers ($(( $(now_ms) - t0 )) ms)" \
-    sh -c "echo '$out' | grep -q '^role: *active'"
+    sh -c "echo '$out' | grep -q '^  \* a  *active'"
 check "the monitor made room, and logged it" grep -q "monitor: control: uid 65534 pid [0-9]*: closed to make room for uid 0" "$W_TMP/a.log"
 wait "$IDLE"
 is "$(cat "$W_TMP/idle")" 33 "all 33 were closed: to make room, or after 10 s idle"

@@ -106,6 +106,9 @@ main(void)
 	plan_free(&p);
 	ok(plan_round(&none, &dst, 100, &p, err, sizeof(err)) == -1 &&
 	    strstr(err, "empty") != NULL, "an empty source is refused");
+	ok(plan_round(&none, &none, 10, &p, err, sizeof(err)) == 0 &&
+	    p.n == 0, "two empty directories are in sync: nothing to protect");
+	plan_free(&p);
 	ok(plan_round(&src, &dst, 10, &p, err, sizeof(err)) == -1 &&
 	    strstr(err, "would delete 4 of 10") != NULL,
 	    "4 deletions of 10 entries is past max-delete 10%%: refused (%s)",
