@@ -47,6 +47,7 @@ static const int sc_heartbeat[] = {
 	SC(shutdown), SC(statx), SC(access), SC(faccessat), SC(faccessat2),
 	SC(getdents64), SC(epoll_create1), SC(epoll_ctl),
 	SC(epoll_wait), SC(eventfd2),
+	SC(sysinfo),	/* OpenSSL, for sslmode: glibc qsort asks it */
 };
 
 /* netlink, packet and raw ICMPv6 sockets */

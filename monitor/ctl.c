@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <err.h>
@@ -112,8 +113,21 @@ ctl_keygen(const char *path)
 	uint8_t	 sk[KEY_LEN], pk[KEY_LEN];
 	char	 b64[KEY_B64LEN], errbuf[PATH_LEN + 128];
 
+	char	 dir[PATH_LEN], *slash;
+
 	if (sodium_init() == -1)
 		errx(1, "sodium_init failed");
+	/* the keys' directory (/etc/failoverd), made 0700 when missing */
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		errx(1, "%s: path too long", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) == 0)
+			fprintf(stderr, "failoverctl: created %s (mode 0700)\n",
+			    dir);
+		else if (errno != EEXIST)
+			err(1, "mkdir %s", dir);
+	}
 	if (key_file_write(path, sk, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	crypto_scalarmult_base(pk, sk);

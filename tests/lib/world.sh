@@ -132,7 +132,9 @@ pg_stop() {
 psql_db() {
 	local db=$1
 	shift
-	nsx db setpriv --reuid=postgres --regid=postgres --init-groups \
+	# HOME: root's would make libpq look for a client certificate in
+	# /root/.postgresql, which postgres may not read, on a TLS server
+	HOME=/nonexistent nsx db setpriv --reuid=postgres --regid=postgres --init-groups \
 	    psql -X -q -h "$DB_ADDR" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
 }
 
