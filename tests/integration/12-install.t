@@ -28,5 +28,36 @@ check "and checks the configuration first" \
 out=$("$d/usr/local/sbin/failoverctl" pubkey /nonexistent 2>&1)
 check "the installed failoverctl runs as failoverctl" \
     sh -c "echo '$out' | grep -q '^failoverctl: /nonexistent'"
+
+# PREFIX alone places the unit, sysusers.d and tmpfiles.d too; uninstall
+# removes what install wrote
+e=$d/prefix
+make -s -C "$T_TOP" install SANITIZE=$san DESTDIR="$e" PREFIX=/opt/fo > "$d.log" 2>&1
+is "$?" 0 "make install PREFIX=/opt/fo"
+check "the unit under PREFIX" test -f "$e/opt/fo/lib/systemd/system/failoverd.service"
+check "which starts PREFIX's binary" \
+    grep -q "^ExecStart=/opt/fo/sbin/failoverd " "$e/opt/fo/lib/systemd/system/failoverd.service"
+check "and reloads with failoverctl" \
+    grep -q "^ExecReload=/opt/fo/sbin/failoverctl reload$" "$e/opt/fo/lib/systemd/system/failoverd.service"
+check "sysusers.d creates _failoverd" \
+    grep -q "^u _failoverd " "$e/opt/fo/lib/sysusers.d/failoverd.conf"
+check "tmpfiles.d creates /run/failoverd" \
+    grep -q "^d /run/failoverd " "$e/opt/fo/lib/tmpfiles.d/failoverd.conf"
+make -s -C "$T_TOP" uninstall DESTDIR="$e" PREFIX=/opt/fo > "$d.log" 2>&1
+is "$?" 0 "make uninstall"
+is "$(find "$e" ! -type d | wc -l)" 0 "it leaves no file behind"
+
+# WERROR=0: a packager's newer compiler warns, and the build goes on
+cflags() { make -s --no-print-directory -C "$T_TOP" --eval 'pc: ; @echo $(CFLAGS)' pc "$@"; }
+check "WERROR=0 leaves -Werror out" sh -c "! echo '$(cflags WERROR=0)' | grep -q -- -Werror"
+check "by default it is in" sh -c "echo '$(cflags)' | grep -q -- '-Wall -Wextra -Werror'"
+
+# keygen makes the keys' directory, 0700
+k=$d/etc/failoverd
+mkdir -p "$d/etc"
+"$FAILOVERCTL" keygen "$k/node.key" > "$d/pub" 2> "$d/err"
+is "$?" 0 "keygen into a directory that does not exist"
+is "$(stat -c %a "$k") $(stat -c %a "$k/node.key")" "700 600" "it made the directory 0700, the key 0600"
+check "and said so" grep -q "created $k (mode 0700)" "$d/err"
 rm -f "$d.log"
 done_testing
