@@ -87,7 +87,7 @@ is "$(cat "$A/.failoverd-attic/$((e + 1))/unshipped" 2>/dev/null)" "never shippe
 wait_for 5000 grep -q "monitor: alert attic: the first round of epoch $((e + 1)) kept 1 replaced or deleted entries" "$W_TMP/a.log"
 ok $? "a raised the alert attic"
 check "attic keep 1: the attic of epoch $e is gone" test ! -e "$A/.failoverd-attic/$e"
-wait_for 5000 eval 'ctl a status | grep -q "^attic: epoch $((e + 1)) (1 files)$"'
+wait_for 5000 eval 'ctl a status | grep -q "^attic: *epoch $((e + 1)) (1 files)$"'
 ok $? "status shows the attic"
 js=$(ctl a status -j)
 is "$(echo "$js" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sync"]["attic"])')" \
