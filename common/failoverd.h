@@ -154,6 +154,7 @@ enum imsg_type {
 	IMSG_PING,
 	IMSG_PONG,
 	IMSG_CTL_STATUS_MORE,
+	IMSG_BUSY,
 	IMSG_MAX
 };
 
@@ -178,6 +179,15 @@ struct fo_timing {
 /* IMSG_PING, monitor -> every child, answered by IMSG_PONG: the watchdog */
 struct ping_msg {
 	uint32_t	 seq;
+};
+
+/*
+ * IMSG_BUSY, a child -> monitor: it enters (on 1) or leaves (on 0) work
+ * that keeps its loop from answering pings (syncd's scans, which hash
+ * every new file); the watchdog waits for it, up to WD_BUSY_MAX.
+ */
+struct busy_msg {
+	uint32_t	 on;
 };
 
 /* IMSG_LOG_VERBOSE, monitor -> every child: the log level */

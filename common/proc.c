@@ -278,6 +278,17 @@ proc_log_verbose(struct imsg *imsg)
 	log_setverbose(lv.verbose);
 }
 
+/* Before and after long work: said at once, the loop does not run. */
+void
+proc_busy(struct imsgbuf *ib, int on)
+{
+	struct busy_msg	 bm = { on != 0 };
+
+	if (imsg_compose(ib, IMSG_BUSY, 0, 0, -1, &bm, sizeof(bm)) == -1 ||
+	    imsgbuf_flush(ib) == -1)
+		fatal("imsg to the monitor");
+}
+
 /* IMSG_PING, in every child: the answer shows the loop runs. */
 void
 proc_pong(struct imsg *imsg, struct imsgbuf *ib)

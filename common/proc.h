@@ -24,5 +24,6 @@ void	 proc_pollfd(struct pollfd *, struct imsgbuf *);
 void	 proc_pollio(const struct pollfd *, struct imsgbuf *, void (*)(void));
 void	 proc_log_verbose(struct imsg *);
 void	 proc_pong(struct imsg *, struct imsgbuf *);
+void	 proc_busy(struct imsgbuf *, int);
 
 #endif /* PROC_H */

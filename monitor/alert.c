@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "failoverd.h"
 #include "log.h"
@@ -100,6 +101,7 @@ mail_compose(const struct conf_alert *a, const char *from, const char *name,
 {
 	struct fo_conf	*conf = mon.conf;
 	char		 date[64], when[40], since[40], extra[256];
+	char		 node[NAME_LEN], cluster[NAME_LEN];
 	char		*msg;
 	struct tm	 tm;
 	time_t		 t;
@@ -110,6 +112,11 @@ mail_compose(const struct conf_alert *a, const char *from, const char *name,
 	localtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	rfc3339_ms(at, when, sizeof(when));
+	/* names go into headers: no CR, LF or other control there */
+	strlcpy(node, conf->node, sizeof(node));
+	strlcpy(cluster, conf->cluster, sizeof(cluster));
+	clean(node);
+	clean(cluster);
 	extra[0] = '\0';
 	if (held > 0) {
 		rfc3339_ms(held_since, since, sizeof(since));
@@ -137,11 +144,11 @@ mail_compose(const struct conf_alert *a, const char *from, const char *name,
 	    "Time:    %s\r\n"
 	    "Cause:   %s\r\n"
 	    "%s",
-	    date, from, a->to, conf->cluster, name, conf->node,
+	    date, from, a->to, cluster, name, node,
 	    held > 0 ? " (and more)" : "",
 	    (long long)ms, (long)getpid(), (unsigned long long)++msgid_seq,
-	    conf->node,
-	    name, conf->node, conf->cluster, role_name(mon.role),
+	    node,
+	    name, node, cluster, role_name(mon.role),
 	    (long long)(epoch < 0 ? 0 : epoch), when, detail, extra);
 	if (n == -1)
 		return (NULL);
@@ -222,8 +229,13 @@ smtp_reply(int fd, char *line, size_t len)
 			memmove(buf, buf + l, have - l);
 			have -= l;
 			clean(line);
-			if (strlen(line) < 3 || line[0] < '2' || line[0] > '5')
+			if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' ||
+			    line[1] < '0' || line[1] > '9' || line[2] < '0' ||
+			    line[2] > '9' || (line[3] != '\0' && line[3] != ' ' &&
+			    line[3] != '-')) {
+				errno = EPROTO;
 				return (-1);
+			}
 			if (line[3] == '-')
 				continue;
 			return ((line[0] - '0') * 100 + (line[1] - '0') * 10 +
@@ -267,8 +279,7 @@ smtp_step(int fd, const char *to, const char *step, const char *cmd,
 	if ((code = smtp_reply(fd, line, sizeof(line))) == -1) {
 		log_warnx("alert mail to %s via %s: %s: %s", to, smtp_peer,
 		    step, errno == ETIMEDOUT ? "no answer in time" :
-		    errno == EPROTO || errno == 0 ? "not an SMTP answer" :
-		    strerror(errno));
+		    errno == EPROTO ? "not an SMTP answer" : strerror(errno));
 		return (-1);
 	}
 	if (code / 100 != want) {
@@ -299,6 +310,14 @@ mail_send(struct mail_job *mj)
 	int			 fd, err;
 
 	smtp_deadline = timer_now() + ALERT_TIMEOUT - 500;
+	setproctitle("alert mail");
+	clean(mon.conf->node);		/* it goes into EHLO */
+	/* the monitor's secrets are not this process's business */
+	if (mon.conf->database != NULL)
+		sodium_memzero(mon.conf->database, strlen(mon.conf->database));
+	if (mon.conf->hostname != NULL && mon.conf->hostname->secret != NULL)
+		sodium_memzero(mon.conf->hostname->secret,
+		    strlen(mon.conf->hostname->secret));
 	addr_str(&a->via, host, sizeof(host));
 	snprintf(smtp_peer, sizeof(smtp_peer), a->via.af == AF_INET6 ?
 	    "[%s]:%u" : "%s:%u", host, a->port);
@@ -514,6 +533,15 @@ alert(const char *name, const char *fmt, ...)
 		/* cannot happen with the names of failoverd(8): send */
 		alert_send(name, detail, mon.epoch, now_ms(), 0, 0);
 		return;
+	}
+	if (s->name[0] != '\0' && s->held > 0 &&
+	    now - s->last >= ALERT_INTERVAL) {
+		/* the minute ended before its timer ran: what it held back
+		 * goes first, counted */
+		s->last = now;
+		alert_send(s->name, s->detail, s->epoch, s->at, s->held,
+		    s->held_since);
+		s->held = 0;
 	}
 	if (s->name[0] != '\0' && s->last != 0 &&
 	    now - s->last < ALERT_INTERVAL) {

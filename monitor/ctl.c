@@ -797,7 +797,9 @@ ctl_main(int argc, char *argv[])
 					    res.msg);
 					rc = res.code;
 				} else if (res.msg[0] != '\0')
-					printf("%s\n", res.msg);
+					/* JSON on stdout stays JSON */
+					fprintf(json ? stderr : stdout, "%s\n",
+					    res.msg);
 				done = 1;
 				break;
 			case IMSG_CTL_STATUS:
@@ -877,7 +879,8 @@ ctl_main(int argc, char *argv[])
 			imsg_free(&imsg);
 		}
 	}
-	if (cmd->action == A_HISTORY && json && rc == 0)
+	/* valid JSON also when the history broke off with an error */
+	if (cmd->action == A_HISTORY && json && (rc == 0 || nhist > 0))
 		printf("%s]\n", nhist == 0 ? "[" : "");
 	if (have_status) {
 		if (cmd->action == A_METRICS)

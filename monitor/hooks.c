@@ -55,6 +55,17 @@ struct job {
 
 static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static TAILQ_HEAD(, job)	 beside = TAILQ_HEAD_INITIALIZER(beside);
+/*
+ * Ended jobs whose output pipe something still holds (a daemon a hook
+ * started with setsid and its standard output): read until it closes,
+ * so that what it writes is logged and it is not killed by SIGPIPE.
+ */
+static TAILQ_HEAD(, job)	 linger = TAILQ_HEAD_INITIALIZER(linger);
+static int			 nlinger;
+static TAILQ_HEAD(, job)	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static int			 nwaiting;
+#define MAX_BESIDE_WAIT	64
+#define MAX_LINGER	8
 static int			 nbeside;
 static struct job		*running;
 static struct timers		*hook_timers;
@@ -131,14 +142,26 @@ job_new(enum job_kind kind, char **argv, const char *role, int64_t epoch,
 	return (j);
 }
 
-/* Beside the hooks, at once; j is freed when it cannot start. */
+/*
+ * Beside the hooks, at once, or when one of the MAX_BESIDE running ends
+ * (a relay that hangs holds its sender for its 10 s): at most
+ * MAX_BESIDE_WAIT wait, in order.  j is freed when it cannot start.
+ */
 static void
 beside_start(struct job *j)
 {
 	if (nbeside >= MAX_BESIDE) {
-		log_warnx("%s: %d still running, %s not started",
-		    job_names[j->kind], nbeside, j->argv[0]);
-		job_free(j);
+		if (nwaiting >= MAX_BESIDE_WAIT) {
+			log_warnx("%s: %d running and %d waiting, %s dropped",
+			    job_names[j->kind], nbeside, nwaiting,
+			    j->argv[0]);
+			job_free(j);
+			return;
+		}
+		log_info("%s: %d running, %s waits", job_names[j->kind],
+		    nbeside, j->argv[0]);
+		TAILQ_INSERT_TAIL(&waiting, j, entry);
+		nwaiting++;
 		return;
 	}
 	if (job_spawn(j) == -1) {
@@ -307,7 +330,9 @@ job_exec(struct job *j, int ready, int out)
 			close(fd);
 	}
 	if (j->run != NULL) {
-		/* a sender of ours: it logs for itself */
+		/* a sender of ours: it logs for itself, and a relay that
+		 * closes is an error it says, not a SIGPIPE */
+		signal(SIGPIPE, SIG_IGN);
 		closefrom(STDERR_FILENO + 1);
 		_exit(j->run(j->arg));
 	}
@@ -418,8 +443,14 @@ job_start_next(void)
 }
 
 static void
-job_line(struct job *j, const char *line)
+job_line(struct job *j, char *line)
 {
+	char	*p;
+
+	/* an escape or a CR of the command's does not reach the log raw */
+	for (p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (j->olines++ == MAX_OUT_LINES) {
 		log_notice("%s output: more than %d lines, the rest is "
 		    "dropped", job_names[j->kind], MAX_OUT_LINES);
@@ -448,8 +479,14 @@ job_output(struct job *j, int end)
 		    j->olen);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n > 0)
+		if (n > 0) {
+			char	*z;
+
+			/* a NUL would end the line early: shown as ? */
+			while ((z = memchr(j->obuf + j->olen, '\0', n)) != NULL)
+				*z = '?';
 			j->olen += n;
+		}
 		j->obuf[j->olen] = '\0';
 		p = j->obuf;
 		while ((nl = strchr(p, '\n')) != NULL) {
@@ -497,6 +534,11 @@ hooks_pollfds(struct pollfd *pfd, int max)
 			pfd[n].fd = j->out;
 			pfd[n++].events = POLLIN;
 		}
+	TAILQ_FOREACH(j, &linger, entry)
+		if (n < max) {
+			pfd[n].fd = j->out;
+			pfd[n++].events = POLLIN;
+		}
 	return (n);
 }
 
@@ -516,8 +558,21 @@ hooks_dispatch(struct pollfd *pfd, int n)
 			TAILQ_FOREACH(j, &beside, entry)
 				if (j->out == pfd[i].fd)
 					break;
-		if (j != NULL)
+		if (j != NULL) {
 			job_output(j, 0);
+			continue;
+		}
+		TAILQ_FOREACH(j, &linger, entry)
+			if (j->out == pfd[i].fd)
+				break;
+		if (j != NULL) {
+			job_output(j, 0);
+			if (j->out == -1) {
+				TAILQ_REMOVE(&linger, j, entry);
+				nlinger--;
+				job_free(j);
+			}
+		}
 	}
 }
 
@@ -525,7 +580,7 @@ hooks_dispatch(struct pollfd *pfd, int n)
 int
 hooks_reap(pid_t pid, int status)
 {
-	struct job	*j = running;
+	struct job	*j = running, *w;
 	int		 code;
 
 	if (j == NULL || j->pid != pid) {
@@ -536,14 +591,26 @@ hooks_reap(pid_t pid, int status)
 			return (0);
 		TAILQ_REMOVE(&beside, j, entry);
 		nbeside--;
+		if ((w = TAILQ_FIRST(&waiting)) != NULL) {
+			TAILQ_REMOVE(&waiting, w, entry);
+			nwaiting--;
+			beside_start(w);
+		}
 	} else
 		running = NULL;
 	job_arm();
 	/* whatever it left behind in its group goes with it */
 	kill(-pid, SIGKILL);
-	/* its output before the line of its end */
-	if (j->out != -1)
-		job_output(j, 1);
+	/* its output before the line of its end, a last line without its
+	 * newline too: what a daemon it left behind writes comes later */
+	if (j->out != -1) {
+		job_output(j, 0);
+		if (j->out != -1 && j->olen > 0) {
+			j->obuf[j->olen] = '\0';
+			job_line(j, j->obuf);
+			j->olen = 0;
+		}
+	}
 	if (WIFEXITED(status))
 		code = WEXITSTATUS(status);
 	else
@@ -563,7 +630,23 @@ hooks_reap(pid_t pid, int status)
 		code = -1;
 	if (j->done != NULL)
 		j->done(j->kind, code);
-	job_free(j);
+	if (j->out != -1) {
+		/* something it started still holds its output */
+		if (nlinger == MAX_LINGER) {
+			struct job	*o = TAILQ_FIRST(&linger);
+
+			log_notice("%s output: %d pipes held open by what "
+			    "hooks left running; closing the oldest",
+			    job_names[o->kind], MAX_LINGER);
+			TAILQ_REMOVE(&linger, o, entry);
+			nlinger--;
+			job_free(o);
+		}
+		j->done = NULL;
+		TAILQ_INSERT_TAIL(&linger, j, entry);
+		nlinger++;
+	} else
+		job_free(j);
 	job_start_next();
 	return (1);
 }
@@ -616,4 +699,14 @@ hooks_kill_all(void)
 		job_free(j);
 	}
 	nbeside = 0;
+	while ((j = TAILQ_FIRST(&linger)) != NULL) {
+		TAILQ_REMOVE(&linger, j, entry);
+		job_free(j);
+	}
+	nlinger = 0;
+	while ((j = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, j, entry);
+		job_free(j);
+	}
+	nwaiting = 0;
 }

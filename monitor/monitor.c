@@ -512,6 +512,7 @@ monitor_dispatch_child(enum proc_id id)
 		switch (type) {
 		case IMSG_READY:
 		case IMSG_PONG:
+		case IMSG_BUSY:
 			break;
 		case IMSG_VIP_BOUND:
 		case IMSG_VIP_EXTENDED:
@@ -571,12 +572,23 @@ monitor_dispatch_child(enum proc_id id)
 			notify_pong(id, pm.seq);
 			break;
 		}
+		case IMSG_BUSY: {
+			struct busy_msg	 bm;
+
+			if (imsg_get_data(&imsg, &bm, sizeof(bm)) == -1 ||
+			    bm.on > 1)
+				fatalx("bad IMSG_BUSY from %s", proc_name(id));
+			notify_busy(id, bm.on);
+			break;
+		}
 		case IMSG_ROLE:
 			if (imsg_get_data(&imsg, &rm, sizeof(rm)) == -1 ||
 			    rm.role >= ROLE_MAX || !STR_OK(rm.holder) ||
 			    !STR_OK(rm.reason))
 				fatalx("bad IMSG_ROLE");
 			role_change(&rm);
+			/* each change counted, also several in one read */
+			monitor_note_role();
 			/* a shutdown stops heartbeatd once the role is left */
 			if (stopping == 1 && mon.role != ROLE_ACTIVE &&
 			    mon.role != ROLE_DEMOTING) {

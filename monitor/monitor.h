@@ -265,6 +265,7 @@ void		 notify_stopping(void);
 void		 notify_status(void);
 void		 notify_watchdog(void);
 void		 notify_pong(int, uint32_t);
+void		 notify_busy(int, int);
 
 /* ctl.c */
 int		 ctl_main(int, char *[]);

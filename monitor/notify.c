@@ -34,6 +34,8 @@ static uint32_t			 wd_seq;
 static uint32_t			 wd_sent[PROC_MAX];	/* 0: none yet */
 static uint32_t			 wd_answered[PROC_MAX];
 static int			 wd_silent[PROC_MAX];
+static uint64_t			 wd_busy[PROC_MAX];	/* since, 0: not */
+#define WD_BUSY_MAX	(30 * 60 * 1000)	/* ms a child may be busy */
 static char			 last_status[256];
 
 /*
@@ -160,6 +162,14 @@ notify_watchdog(void)
 	for (id = PROC_MONITOR + 1; id < PROC_MAX; id++) {
 		if (!monitor_child_running(id))
 			continue;
+		if (wd_busy[id] != 0 && wd_sent[id] != wd_answered[id]) {
+			/* in a long scan: its answer comes after it */
+			if (timer_since(timer_now(), wd_busy[id]) < WD_BUSY_MAX)
+				continue;
+			if (!wd_silent[id])
+				log_warnx("%s busy for %d min", proc_name(id),
+				    WD_BUSY_MAX / 60000);
+		}
 		if (wd_sent[id] != 0 && wd_answered[id] != wd_sent[id]) {
 			all = 0;
 			if (!wd_silent[id]++)
@@ -179,6 +189,13 @@ notify_watchdog(void)
 	if (all)
 		notify_send("WATCHDOG=1");
 	timer_set(wd_timers, wd_tm, wd_interval);
+}
+
+void
+notify_busy(int id, int on)
+{
+	if (id > PROC_MONITOR && id < PROC_MAX)
+		wd_busy[id] = on ? timer_now() : 0;
 }
 
 void

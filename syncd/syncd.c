@@ -513,11 +513,14 @@ syncd_scan_begin(int say)
 	syncd.skipping = 0;
 	if (say)
 		syncd.scan_say = 1;
+	/* a scan hashes what it does not know: the watchdog waits */
+	proc_busy(&ibuf_main, 1);
 }
 
 void
 syncd_scan_end(void)
 {
+	proc_busy(&ibuf_main, 0);
 	if (syncd.skipping > SKIP_LOG && syncd.scan_say)
 		log_warnx("%llu more paths not synced in this scan (not a "
 		    "file, directory or symlink)",

@@ -41,7 +41,10 @@ check "the unit is neither enabled nor started by the package" \
         NF && !/^[ \t]*#/ { prev = $0 } END { exit bad }' "$w/control/postinst"
 check "postinst creates _failoverd" grep -q 'adduser --system .*_failoverd\|_failoverd$' "$w/control/postinst"
 lintian "$w"/failoverd_*.changes > "$w/lintian" 2>&1
+lrc=$?
 sed 's/^/# lintian: /' "$w/lintian"
+# lintian exits 1 on an error tag, 0 when there is none (warnings pass)
+is "$lrc" 0 "lintian ran and found no error"
 check "lintian reports no errors" sh -c "! grep -q '^E:' '$w/lintian'"
 
 # unpacked into a throwaway root
