@@ -43,8 +43,13 @@ echo "a warning on stderr" >&2
 printf 'no newline at the end'
 # at start: a daemon that outlives the hook in a session of its own,
 # keeping the hook's output (its writes must not kill it)
-[ "\$FAILOVER_ROLE" = starting ] &&
-    setsid sh -c 'sleep 1; echo "left behind: one"; sleep 1; echo "left behind: two"' &
+# (the hook waits for it to be in its session: had the hook ended first,
+# the kill of the hook's group would have taken it before its setsid)
+if [ "\$FAILOVER_ROLE" = starting ]; then
+	setsid sh -c 'touch $W_TMP/daemon.\$FAILOVER_NODE; sleep 1; echo "left behind: one"; sleep 1; echo "left behind: two"' &
+	i=0
+	while [ ! -e $W_TMP/daemon.\$FAILOVER_NODE ] && [ \$i -lt 300 ]; do sleep 0.01; i=\$((i + 1)); done
+fi
 exec $W_TMP/hook "\$@"
 EOF
 chmod 755 "$W_TMP/talk"
