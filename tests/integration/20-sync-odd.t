@@ -116,31 +116,35 @@ fi
 # --- what is not synced ------------------------------------------------------------
 # status_has STRING: a's status -j holds it
 status_has() { ctl a status -j 2>/dev/null | grep -qF "$1"; }
-mkfifo "$a/a-fifo"
-/usr/bin/python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$a/a-socket"
+# made beside the tree and moved in by one rename: a scan sees both or
+# neither (made in place, a scan between the two saw the FIFO alone)
+mkdir "$W_TMP/odd"
+mkfifo "$W_TMP/odd/a-fifo"
+/usr/bin/python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$W_TMP/odd/a-socket"
+mv "$W_TMP/odd" "$a/odd"
 chown -R _failoverd: "$a"
 echo "a round" > "$a/after-fifos"
 wait_for 10000 test -e "$b/after-fifos"
 ok $? "a round with a FIFO and a socket in the tree completes"
-check "neither reached b" test ! -e "$b/a-fifo" -a ! -e "$b/a-socket"
-wait_for 5000 grep -qF "syncd: $a/a-fifo: not synced: a FIFO" "$W_TMP/a.log"
+check "neither reached b" test ! -e "$b/odd/a-fifo" -a ! -e "$b/odd/a-socket"
+wait_for 5000 grep -qF "syncd: $a/odd/a-fifo: not synced: a FIFO" "$W_TMP/a.log"
 ok $? "a says the FIFO is not synced"
-check "and the socket" grep -qF "syncd: $a/a-socket: not synced: a socket" "$W_TMP/a.log"
+check "and the socket" grep -qF "syncd: $a/odd/a-socket: not synced: a socket" "$W_TMP/a.log"
 wait_for 5000 status_has '"skipped":2,'
 ok $? "status counts the 2 paths not synced"
 check "and says so in words" sh -c "'$FAILOVERCTL' -s '$W_TMP/a.sock' status | grep -q '^ *2 paths skipped (not a file, directory or symlink)$'"
-n1=$(grep -cF "$a/a-fifo: not synced" "$W_TMP/a.log")
+n1=$(grep -cF "$a/odd/a-fifo: not synced" "$W_TMP/a.log")
 echo "another round" > "$a/after-fifos"
 wait_for 10000 grep -q another "$b/after-fifos"
 sleep 2.5	# and rescans at the interval
-n2=$(grep -cF "$a/a-fifo: not synced" "$W_TMP/a.log")
-m2=$(grep -cF "$a/a-socket: not synced" "$W_TMP/a.log")
+n2=$(grep -cF "$a/odd/a-fifo: not synced" "$W_TMP/a.log")
+m2=$(grep -cF "$a/odd/a-socket: not synced" "$W_TMP/a.log")
 check "a line for each path in each scan at the interval (the FIFO $n1, then $n2 times; the socket $m2)" \
     test "$n2" -gt "$n1" -a "$n2" -eq "$m2"
 # a busy tree: a round each change, not a line each round
 for i in $(seq 20); do echo "$i" > "$a/busy"; sleep 0.1; done
 wait_for 10000 grep -qx 20 "$b/busy"
-n3=$(grep -cF "$a/a-fifo: not synced" "$W_TMP/a.log")
+n3=$(grep -cF "$a/odd/a-fifo: not synced" "$W_TMP/a.log")
 check "twenty changes in 2 s bring no twenty lines (the FIFO $((n3 - n2)) times more)" \
     test "$((n3 - n2))" -le 5
 mkdir "$a/fifos"
@@ -151,7 +155,7 @@ ok $? "past ten paths in a scan, a count"
 wait_for 5000 status_has '"skipped":14,'
 ok $? "status counts all 14"
 check "none reached b" test ! -e "$b/fifos/f1"
-rm -r "$a/fifos" "$a/a-fifo" "$a/a-socket"
+rm -r "$a/fifos" "$a/odd"
 wait_for 5000 status_has '"skipped":0,'
 ok $? "with them gone, status counts none"
 done_testing
