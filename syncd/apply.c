@@ -254,26 +254,58 @@ file_place(struct apply_batch *b, const char *path, struct apply_file *f)
 	return (0);
 }
 
+/*
+ * The process's umask, read before the sandbox (which has no umask):
+ * a new file may get its mode at creation when the umask leaves it
+ * whole.  Until apply_init, every file is made 0600 and set at its end.
+ */
+static mode_t	 cur_umask = 07777;
+
+void
+apply_init(void)
+{
+	cur_umask = umask(077);
+	umask(cur_umask);
+}
+
+/*
+ * A new temporary member for path.  Its name is a random number drawn
+ * once and counted on from there (O_EXCL makes a collision a retry, not
+ * a clobber).  mode is its final mode where it can be given at creation
+ * (no sticky bit, the owner can read and write, so a kept part can be
+ * reopened; the umask leaves it whole); else the file is 0600 until
+ * apply_file_end sets it.
+ */
 int
-apply_file_begin(struct apply_batch *b, const char *path,
+apply_file_begin(struct apply_batch *b, const char *path, mode_t mode,
     struct apply_file *f)
 {
+	static uint32_t	 next;
+	static int	 seeded;
 	struct stat	 st;
-	uint32_t	 r;
 	int		 tries;
 
 	if (file_place(b, path, f) == -1)
 		return (-1);
+	if (!seeded) {
+		next = randombytes_random();
+		seeded = 1;
+	}
+	mode &= 01777;
+	if ((mode & 01600) != 0600 || (mode & cur_umask) != 0)
+		mode = 0600;
+	f->cmode = mode;
 	for (tries = 0; tries < 10; tries++) {
-		r = randombytes_random();
-		snprintf(f->tmp, sizeof(f->tmp), ".failoverd.%08x", r);
+		snprintf(f->tmp, sizeof(f->tmp), ".failoverd.%08x", next++);
 		f->fd = apply_open_beneath(b->d[f->dir].fd, f->tmp,
-		    O_WRONLY | O_CREAT | O_EXCL, 0600);
+		    O_WRONLY | O_CREAT | O_EXCL, mode);
 		if (f->fd != -1 || errno != EEXIST)
 			break;
+		next = randombytes_random();
 	}
 	if (f->fd == -1)
 		return (-1);
+	/* its inode: a hard link to it checks it is still this file */
 	if (fstat(f->fd, &st) == -1 || (f->path = strdup(path)) == NULL) {
 		apply_file_abort(b, f);
 		return (-1);
@@ -319,6 +351,7 @@ apply_file_resume(struct apply_batch *b, const char *path, const char *tmp,
 	}
 	f->ino = ino;
 	f->size = f->kicked = off;
+	f->resumed = 1;
 	return (0);
 }
 
@@ -396,7 +429,13 @@ apply_file_abort(struct apply_batch *b, struct apply_file *f)
 	f->path = NULL;
 }
 
-/* Mode (masked with 01777) and mtime; the file joins the batch. */
+/*
+ * Mode (masked with 01777) and mtime; the file joins the batch.  A new
+ * file is as long as what was written to it; only a resumed one, which
+ * may hold more, is cut to size.  The writeback of a file large enough
+ * to have been started while it came is started for its tail; a small
+ * file waits for the batch's syncfs, one flush for all of them.
+ */
 int
 apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
     int64_t mtime_ns)
@@ -404,13 +443,13 @@ apply_file_end(struct apply_batch *b, struct apply_file *f, mode_t mode,
 	struct timespec	 ts[2];
 
 	mtime_ts(mtime_ns, ts);
-	if (ftruncate(f->fd, f->size) == -1 ||
-	    fchmod(f->fd, mode & 01777) == -1 || futimens(f->fd, ts) == -1 ||
-	    b->n >= APPLY_MAXBATCH) {
+	if ((f->resumed && ftruncate(f->fd, f->size) == -1) ||
+	    ((mode & 01777) != f->cmode && fchmod(f->fd, mode & 01777) == -1) ||
+	    futimens(f->fd, ts) == -1 || b->n >= APPLY_MAXBATCH) {
 		apply_file_abort(b, f);
 		return (-1);
 	}
-	if (f->size > f->kicked)
+	if (f->kicked > 0 && f->size > f->kicked)
 		(void)sync_file_range(f->fd, f->kicked, 0,
 		    SYNC_FILE_RANGE_WRITE);
 	close(f->fd);
@@ -712,7 +751,7 @@ copy_member(struct apply_batch *b, struct apply_file *f, int sfd,
 		errno = ESTALE;
 		return (-1);
 	}
-	if (apply_file_begin(b, path, f) == -1) {
+	if (apply_file_begin(b, path, 0600, f) == -1) {
 		close(in);
 		return (-1);
 	}

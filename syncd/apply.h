@@ -23,6 +23,8 @@ struct apply_file {
 	uint64_t	 kicked;	/* writeback started up to here */
 	uint64_t	 ino;		/* of the temporary file */
 	int		 hardlink;	/* another name of a file, no data */
+	int		 resumed;	/* a kept file gone on with */
+	mode_t		 cmode;		/* the mode it was created with */
 };
 
 #define ATTIC_DIR	".failoverd-attic"
@@ -48,6 +50,7 @@ struct apply_batch {
 	uint64_t	 bytes;
 };
 
+void	 apply_init(void);
 int	 apply_open_beneath(int, const char *, int, mode_t);
 int	 apply_path_valid(const char *, size_t);
 int	 apply_path_reserved(const char *);
@@ -56,7 +59,7 @@ int	 apply_attic_list(int, unsigned int, struct apply_attic *, int);
 int	 apply_open_parent(int, const char *, int, char *, size_t);
 struct apply_batch *apply_batch_new(int);
 void	 apply_batch_free(struct apply_batch *);
-int	 apply_file_begin(struct apply_batch *, const char *,
+int	 apply_file_begin(struct apply_batch *, const char *, mode_t,
 	    struct apply_file *);
 int	 apply_file_resume(struct apply_batch *, const char *, const char *,
 	    uint64_t, uint64_t, struct apply_file *);

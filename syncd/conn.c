@@ -310,6 +310,12 @@ conn_free(struct conn *c)
 			scan_manifest_free(&c->remote[i]);
 		free(c->remote);
 	}
+	if (c->rstale != NULL) {
+		for (i = 0; i < syncd.ndirs; i++)
+			free(c->rstale[i]);
+		free(c->rstale);
+	}
+	syncd_snap_unref(c->rsnap);
 	if (c->local != NULL) {
 		for (i = 0; i < syncd.ndirs; i++)
 			scan_manifest_free(&c->local[i]);

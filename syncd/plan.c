@@ -14,6 +14,8 @@
  * when it is new or names another file, and also whenever that file is
  * shipped: the receiver's copy of the file is a new inode, which the
  * link must name too.
+ * stale, where given, marks the receiver's entries it may not hold as
+ * they are (a file that changed while it was sent): those are shipped.
  * Guards: an empty source is refused (an unmounted disk looks like
  * that), and so is a round that would delete more than max-delete
  * percent of the receiver's entries.
@@ -66,9 +68,12 @@ ship(struct plan *p, const struct scan_entry *e)
 }
 
 static int
-differs(const struct scan_entry *a, const struct scan_entry *b)
+differs(const struct scan_entry *a, const struct scan_entry *b, int stale)
 {
 	if (a->type != b->type)
+		return (1);
+	/* the receiver's file or link may not be what this entry says */
+	if (stale && (a->type == SCAN_FILE || a->type == SCAN_HLINK))
 		return (1);
 	switch (a->type) {
 	case SCAN_FILE:
@@ -112,7 +117,8 @@ target_sent(const struct scan_manifest *src, size_t i, const char *sent)
 
 int
 plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
-    unsigned int max_delete, struct plan *p, char *err, size_t errlen)
+    const uint8_t *stale, unsigned int max_delete, struct plan *p, char *err,
+    size_t errlen)
 {
 	const struct scan_entry	**del = NULL;
 	char			*gone = NULL, *sent = NULL, key[PATH_MAX + 1];
@@ -182,7 +188,8 @@ plan_round(const struct scan_manifest *src, const struct scan_manifest *dst,
 			    ship(p, &src->e[i++]) == -1)
 				goto fail;
 		} else {
-			if ((differs(&src->e[i], &dst->e[j]) ||
+			if ((differs(&src->e[i], &dst->e[j],
+			    stale != NULL && stale[j]) ||
 			    (src->e[i].type == SCAN_HLINK &&
 			    target_sent(src, i, sent))) &&
 			    ((sent[i] = 1), ship(p, &src->e[i])) == -1)

@@ -33,8 +33,8 @@ struct plan {
 };
 
 int	 plan_round(const struct scan_manifest *,
-	    const struct scan_manifest *, unsigned int, struct plan *, char *,
-	    size_t);
+	    const struct scan_manifest *, const uint8_t *, unsigned int,
+	    struct plan *, char *, size_t);
 void	 plan_free(struct plan *);
 
 #endif /* PLAN_H */

@@ -295,7 +295,7 @@ recv_frame(struct conn *c, struct proto_msg *m)
 			goto unexpected;
 		if (batch_room(c, m->dir, root) == -1)
 			return (-1);
-		if (apply_file_begin(c->batch, m->path, &c->f) == -1)
+		if (apply_file_begin(c->batch, m->path, m->mode, &c->f) == -1)
 			return (local_error(c, "cannot write", m->path));
 		c->in_file = 1;
 		c->rmatch = syncd.resume.set && syncd.resume.dir == m->dir &&
@@ -464,7 +464,6 @@ recv_abort(struct conn *c)
 		strlcpy(syncd.resume.path, c->f.path,
 		    sizeof(syncd.resume.path));
 		strlcpy(syncd.resume.tmp, c->f.tmp, sizeof(syncd.resume.tmp));
-		syncd.resume.ino = c->f.ino;
 		strlcpy(syncd.resume.holder, c->node,
 		    sizeof(syncd.resume.holder));
 		syncd.resume.epoch = c->epoch;
@@ -475,6 +474,7 @@ recv_abort(struct conn *c)
 		log_info("kept %llu of %llu bytes of %s to resume",
 		    (unsigned long long)syncd.resume.off,
 		    (unsigned long long)c->fsize, c->f.path);
+		syncd.resume.ino = c->f.ino;
 		apply_file_keep(&c->f);
 		c->in_file = 0;
 	}

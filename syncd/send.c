@@ -33,6 +33,7 @@ void
 send_opened(struct conn *c)
 {
 	if ((c->remote = calloc(syncd.ndirs, sizeof(*c->remote))) == NULL ||
+	    (c->rstale = calloc(syncd.ndirs, sizeof(*c->rstale))) == NULL ||
 	    (c->plan = calloc(syncd.ndirs, sizeof(*c->plan))) == NULL)
 		fatal("calloc");
 	c->sp->reached = 1;
@@ -44,17 +45,6 @@ send_opened(struct conn *c)
 	conn_send(c, &msg, 0);
 	log_info("peer %s (%s): session open at epoch %lld", c->node,
 	    c->addr, (long long)c->epoch);
-}
-
-static int
-entry_copy(struct scan_entry *d, const struct scan_entry *s)
-{
-	*d = *s;
-	d->link = NULL;
-	if ((d->path = strdup(s->path)) == NULL ||
-	    (s->link != NULL && (d->link = strdup(s->link)) == NULL))
-		return (-1);
-	return (0);
 }
 
 /* An entry of the receiver's manifest: 0, -1 out of order, -2 closed. */
@@ -104,8 +94,10 @@ entry_cmp_path(const void *k, const void *e)
 
 /*
  * After a round the receiver has the snapshot, except the files that
- * changed while they were read: those are marked so the next round
- * ships them again.
+ * changed while they were read: those are marked stale, so the next
+ * round ships them again.  The snapshot is shared, not copied: one
+ * manifest in memory for the local tree and every receiver's that is
+ * up to date with it.
  */
 static void
 remote_from_snap(struct conn *c)
@@ -116,36 +108,33 @@ remote_from_snap(struct conn *c)
 
 	for (d = 0; d < syncd.ndirs; d++) {
 		scan_manifest_free(&c->remote[d]);
-		if (c->snap->m[d].n == 0)
-			continue;
-		c->remote[d].e = calloc(c->snap->m[d].n, sizeof(*e));
-		if (c->remote[d].e == NULL)
-			fatal("calloc");
-		c->remote[d].cap = c->snap->m[d].n;
-		for (i = 0; i < c->snap->m[d].n; i++) {
-			if (entry_copy(&c->remote[d].e[i],
-			    &c->snap->m[d].e[i]) == -1)
-				fatal("strdup");
-			c->remote[d].n++;
-		}
+		plan_free(&c->plan[d]);		/* it points into the old */
+		free(c->rstale[d]);
+		c->rstale[d] = NULL;
 	}
+	syncd_snap_unref(c->rsnap);
+	c->rsnap = c->snap;
+	c->rsnap->refs++;
 	for (i = 0; i < c->ndirty; i++) {
 		d = c->dirty[i].dir;
-		if (c->remote[d].n > 0 && (e = bsearch(c->dirty[i].path,
-		    c->remote[d].e,
-		    c->remote[d].n, sizeof(*e), entry_cmp_path)) != NULL) {
-			e->mtime_ns = -1;
-			memset(e->hash, 0, sizeof(e->hash));
-			if (e->type == SCAN_HLINK) {
-				/* a link is told apart by its target only */
-				free(e->link);
-				if ((e->link = strdup("")) == NULL)
-					fatal("strdup");
-			}
+		if (c->rsnap->m[d].n > 0 && (e = bsearch(c->dirty[i].path,
+		    c->rsnap->m[d].e, c->rsnap->m[d].n, sizeof(*e),
+		    entry_cmp_path)) != NULL) {
+			if (c->rstale[d] == NULL && (c->rstale[d] =
+			    calloc(c->rsnap->m[d].n, 1)) == NULL)
+				fatal("calloc");
+			c->rstale[d][e - c->rsnap->m[d].e] = 1;
 		}
 		free(c->dirty[i].path);
 	}
 	c->ndirty = 0;
+}
+
+/* The receiver's tree in directory d, as this side knows it. */
+static const struct scan_manifest *
+remote_of(struct conn *c, uint32_t d)
+{
+	return (c->rsnap != NULL ? &c->rsnap->m[d] : &c->remote[d]);
 }
 
 static void
@@ -184,7 +173,8 @@ is_dirty(struct conn *c, uint32_t dir, const char *path)
  * the same size, mode and mtime only the content tells: hash those now.
  */
 static void
-hash_needed(struct snap *snap, struct scan_manifest *remote, uint32_t d)
+hash_needed(struct snap *snap, const struct scan_manifest *remote,
+    const uint8_t *stale, uint32_t d)
 {
 	struct scan_entry	*l;
 	const struct scan_entry	*r;
@@ -200,8 +190,9 @@ hash_needed(struct snap *snap, struct scan_manifest *remote, uint32_t d)
 			j++;
 		else {
 			if (l->type == SCAN_FILE && r->type == SCAN_FILE &&
-			    !l->hashed && l->size == r->size &&
-			    l->mode == r->mode && l->mtime_ns == r->mtime_ns)
+			    !l->hashed && (stale == NULL || !stale[j]) &&
+			    l->size == r->size && l->mode == r->mode &&
+			    l->mtime_ns == r->mtime_ns)
 				(void)scan_hash_entry(syncd.dirs[d].fd,
 				    syncd.dirs[d].cache, l);
 			i++;
@@ -218,9 +209,9 @@ send_round(struct conn *c, struct snap *snap)
 	uint32_t	 d;
 
 	for (d = 0; d < syncd.ndirs; d++) {
-		hash_needed(snap, &c->remote[d], d);
+		hash_needed(snap, remote_of(c, d), c->rstale[d], d);
 		plan_free(&c->plan[d]);
-		if (plan_round(&snap->m[d], &c->remote[d],
+		if (plan_round(&snap->m[d], remote_of(c, d), c->rstale[d],
 		    syncd.conf.max_delete, &c->plan[d], err,
 		    sizeof(err)) == -1) {
 			char	 why[FAULT_LEN + PATH_LEN];

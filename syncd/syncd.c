@@ -86,6 +86,7 @@ syncd_main(int debug, int verbose)
 	proc_drop(PROC_SYNC, syncd.conf.user, NULL, 0);
 	for (i = 0; i < syncd.ndirs; i++)
 		fds[i] = syncd.dirs[i].fd;
+	apply_init();
 	sandbox_landlock(fds, syncd.ndirs);
 	if (fcntl(CHILD_FD, F_SETFL, O_NONBLOCK) == -1)
 		fatal("fcntl");

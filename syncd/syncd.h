@@ -82,7 +82,11 @@ struct conn {
 	char			 error[FAULT_LEN];
 
 	/* sender */
-	struct scan_manifest	*remote;	/* the receiver's tree */
+	struct scan_manifest	*remote;	/* the receiver's tree, as it
+						   sent it: the first round */
+	struct snap		*rsnap;		/* after a round: its snapshot
+						   is the receiver's tree, */
+	uint8_t			**rstale;	/* but for these entries */
 	uint32_t		 mdir;		/* its manifest: this dir next */
 	uint64_t		 mbytes;	/* its names' bytes so far */
 	struct snap		*snap;

@@ -101,7 +101,7 @@ test_files(int root)
 
 	if ((b = apply_batch_new(root)) == NULL)
 		exit(2);
-	ok(apply_file_begin(b, "dir/sub/f.txt", &f) == 0,
+	ok(apply_file_begin(b, "dir/sub/f.txt", 04755, &f) == 0,
 	    "a file in directories that do not exist yet");
 	apply_file_write(&f, "new data\n", 9, 0);
 	ok(apply_file_end(b, &f, 04755, 1234567890123456789LL) == 0,
@@ -120,7 +120,7 @@ test_files(int root)
 	ok(temps_left(top) == 0, "no temporary file left");
 
 	/* replacing: the old content until the commit */
-	apply_file_begin(b, "dir/sub/f.txt", &f);
+	apply_file_begin(b, "dir/sub/f.txt", 0600, &f);
 	apply_file_write(&f, "newer\n", 6, 0);
 	apply_file_end(b, &f, 0644, 0);
 	s = slurp(root, "dir/sub/f.txt");
@@ -131,7 +131,7 @@ test_files(int root)
 	ok(s != NULL && strcmp(s, "newer\n") == 0, "the new one after");
 
 	/* an aborted batch leaves the old file and no temporary one */
-	apply_file_begin(b, "dir/sub/f.txt", &f);
+	apply_file_begin(b, "dir/sub/f.txt", 0600, &f);
 	apply_file_write(&f, "partial", 7, 0);
 	apply_file_end(b, &f, 0644, 0);
 	apply_batch_abort(b);
@@ -150,8 +150,48 @@ test_files(int root)
 	    fstatat(root, "made/here", &st, 0) == 0 && S_ISDIR(st.st_mode) &&
 	    (st.st_mode & 07777) == 0750, "a directory with its mode");
 
+	/* the mode at creation where it can be, else set at the end; a
+	 * resumed file longer than what it holds is cut to size */
+	apply_file_begin(b, "modes/rw", 0640, &f);
+	ok(fstat(f.fd, &st) == 0 && (st.st_mode & 07777) == 0640,
+	    "0640: the temporary file is made with it");
+	apply_file_end(b, &f, 0640, 0);
+	apply_file_begin(b, "modes/ro", 0400, &f);
+	ok(fstat(f.fd, &st) == 0 && (st.st_mode & 07777) == 0600,
+	    "0400: made 0600, so a kept part can be written again");
+	apply_file_end(b, &f, 0400, 0);
+	apply_file_begin(b, "modes/sticky", 01644, &f);
+	apply_file_end(b, &f, 01644, 0);
+	apply_batch_commit(b, NULL, NULL, NULL);
+	ok(fstatat(root, "modes/rw", &st, 0) == 0 &&
+	    (st.st_mode & 07777) == 0640 &&
+	    fstatat(root, "modes/ro", &st, 0) == 0 &&
+	    (st.st_mode & 07777) == 0400 &&
+	    fstatat(root, "modes/sticky", &st, 0) == 0 &&
+	    (st.st_mode & 07777) == 01644, "each with its mode in place");
+	{
+		struct apply_file	 k;
+		char			 tmp[32];
+		uint64_t		 ino;
+
+		apply_file_begin(b, "modes/resumed", 0644, &k);
+		apply_file_write(&k, "0123456789", 10, 0);
+		strlcpy(tmp, k.tmp, sizeof(tmp));
+		ino = k.ino;
+		apply_file_keep(&k);
+		ok(apply_file_resume(b, "modes/resumed", tmp, 4, ino,
+		    &k) == 0, "a kept file resumed at 4 bytes");
+		apply_file_write(&k, "ab", 2, 4);
+		ok(apply_file_end(b, &k, 0644, 0) == 0 &&
+		    apply_batch_commit(b, NULL, NULL, NULL) == 0,
+		    "ended and committed");
+		s = slurp(root, "modes/resumed");
+		ok(s != NULL && strcmp(s, "0123ab") == 0,
+		    "cut to what it holds: \"0123ab\", not the old tail");
+	}
+
 	/* a fence that says no: nothing renamed, no temporary file left */
-	apply_file_begin(b, "fenced", &f);
+	apply_file_begin(b, "fenced", 0600, &f);
 	apply_file_write(&f, "stale\n", 6, 0);
 	apply_file_end(b, &f, 0644, 0);
 	ok(apply_batch_commit(b, refuse, NULL, NULL) == -1 &&
@@ -159,11 +199,11 @@ test_files(int root)
 	    "a commit the fence refuses renames nothing");
 
 	/* the attic keeps what a file replaces or a deletion removes */
-	apply_file_begin(b, "dir/f.txt", &f);
+	apply_file_begin(b, "dir/f.txt", 0600, &f);
 	apply_file_write(&f, "first\n", 6, 0);
 	apply_file_end(b, &f, 0644, 0);
 	apply_batch_commit(b, NULL, NULL, NULL);
-	apply_file_begin(b, "dir/f.txt", &f);
+	apply_file_begin(b, "dir/f.txt", 0600, &f);
 	apply_file_write(&f, "second\n", 7, 0);
 	apply_file_end(b, &f, 0644, 0);
 	ok(apply_batch_commit(b, NULL, NULL, ".failoverd-attic/7") == 0,
@@ -195,15 +235,15 @@ test_escapes(int root, const char *outside)
 	snprintf(link, sizeof(link), "%s/root/evil", top);
 	symlink(outside, link);
 	errno = 0;
-	ok(apply_file_begin(eb, "evil/x", &f) == -1,
+	ok(apply_file_begin(eb, "evil/x", 0600, &f) == -1,
 	    "writing through a symlinked directory is refused (%s)",
 	    strerror(errno));
 	snprintf(victim, sizeof(victim), "%s/x", outside);
 	ok(access(victim, F_OK) == -1, "and nothing appeared outside");
 	ok(apply_remove(root, "evil/x", NULL) == -1, "removing through it too");
-	ok(apply_file_begin(eb, "../x", &f) == -1 && errno == EINVAL,
+	ok(apply_file_begin(eb, "../x", 0600, &f) == -1 && errno == EINVAL,
 	    "\"..\" is refused");
-	ok(apply_file_begin(eb, "/tmp/x", &f) == -1 && errno == EINVAL,
+	ok(apply_file_begin(eb, "/tmp/x", 0600, &f) == -1 && errno == EINVAL,
 	    "an absolute path is refused");
 
 	/* a symlink as the last component is replaced, not followed */
@@ -217,7 +257,7 @@ test_escapes(int root, const char *outside)
 	{
 		struct apply_batch	*b = apply_batch_new(root);
 
-		apply_file_begin(b, "innocent", &f);
+		apply_file_begin(b, "innocent", 0600, &f);
 		apply_file_write(&f, "replaced\n", 9, 0);
 		apply_file_end(b, &f, 0644, 0);
 		apply_batch_commit(b, NULL, NULL, NULL);
@@ -260,7 +300,7 @@ test_hardlinks(int root)
 	if ((b = apply_batch_new(root)) == NULL)
 		exit(2);
 	/* the file it names is in the same batch, not yet in place */
-	apply_file_begin(b, "hl/first", &f);
+	apply_file_begin(b, "hl/first", 0600, &f);
 	apply_file_write(&f, "one file\n", 9, 0);
 	apply_file_end(b, &f, 0644, 0);
 	ok(apply_hardlink(b, "hl/sub/second", "hl/first") == 0,
@@ -275,7 +315,7 @@ test_hardlinks(int root)
 	ok(temps_left(top) == 0, "no temporary name left");
 
 	/* to a file in place, over a copy */
-	apply_file_begin(b, "hl/third", &f);
+	apply_file_begin(b, "hl/third", 0600, &f);
 	apply_file_write(&f, "a copy\n", 7, 0);
 	apply_file_end(b, &f, 0644, 0);
 	apply_batch_commit(b, NULL, NULL, NULL);
@@ -295,7 +335,7 @@ test_hardlinks(int root)
 	    "temporary name left, still 3 names");
 
 	/* the attic keeps the copy a link replaces */
-	apply_file_begin(b, "hl/fourth", &f);
+	apply_file_begin(b, "hl/fourth", 0600, &f);
 	apply_file_write(&f, "kept\n", 5, 0);
 	apply_file_end(b, &f, 0644, 0);
 	apply_batch_commit(b, NULL, NULL, NULL);
@@ -341,6 +381,7 @@ main(void)
 	root = open(path, O_RDONLY | O_DIRECTORY);
 
 	test_paths();
+	apply_init();
 	test_files(root);
 	test_hardlinks(root);
 	test_escapes(root, outside);

@@ -85,7 +85,7 @@ main(void)
 	add(&dst, "e.txt", SCAN_FILE, "mode", 0644);
 	add(&dst, "z.txt", SCAN_FILE, "z", 0644);
 
-	ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0, "plan");
+	ok(plan_round(&src, &dst, NULL, 100, &p, err, sizeof(err)) == 0, "plan");
 
 	ok(strcmp(show(&p), "send a/new.txt, send b.txt, link c, delete d/x, "
 	    "delete d, send d, send e.txt, delete z.txt, delete a/gone.txt")
@@ -98,22 +98,22 @@ main(void)
 	ok(p.bytes == 3 + 7 + 10 + 4, "bytes to send: the changed files only");
 	plan_free(&p);
 
-	ok(plan_round(&src, &src, 10, &p, err, sizeof(err)) == 0 && p.n == 0,
+	ok(plan_round(&src, &src, NULL, 10, &p, err, sizeof(err)) == 0 && p.n == 0,
 	    "the same tree: nothing to do");
 	plan_free(&p);
-	ok(plan_round(&src, &none, 10, &p, err, sizeof(err)) == 0 &&
+	ok(plan_round(&src, &none, NULL, 10, &p, err, sizeof(err)) == 0 &&
 	    p.nsend == 8, "an empty receiver gets everything");
 	plan_free(&p);
-	ok(plan_round(&none, &dst, 100, &p, err, sizeof(err)) == -1 &&
+	ok(plan_round(&none, &dst, NULL, 100, &p, err, sizeof(err)) == -1 &&
 	    strstr(err, "empty") != NULL, "an empty source is refused");
-	ok(plan_round(&none, &none, 10, &p, err, sizeof(err)) == 0 &&
+	ok(plan_round(&none, &none, NULL, 10, &p, err, sizeof(err)) == 0 &&
 	    p.n == 0, "two empty directories are in sync: nothing to protect");
 	plan_free(&p);
-	ok(plan_round(&src, &dst, 10, &p, err, sizeof(err)) == -1 &&
+	ok(plan_round(&src, &dst, NULL, 10, &p, err, sizeof(err)) == -1 &&
 	    strstr(err, "would delete 4 of 10") != NULL,
 	    "4 deletions of 10 entries is past max-delete 10%%: refused (%s)",
 	    err);
-	ok(plan_round(&src, &dst, 45, &p, err, sizeof(err)) == 0,
+	ok(plan_round(&src, &dst, NULL, 45, &p, err, sizeof(err)) == 0,
 	    "and allowed at 45%%");
 	plan_free(&p);
 	scan_manifest_free(&src);
@@ -127,25 +127,37 @@ main(void)
 	add(&src, "h", SCAN_HLINK, "f", 0644);
 	add(&src, "k", SCAN_FILE, "kept", 0644);
 	add(&src, "l", SCAN_HLINK, "k", 0644);
-	ok(plan_round(&src, &none, 100, &p, err, sizeof(err)) == 0 &&
+	ok(plan_round(&src, &none, NULL, 100, &p, err, sizeof(err)) == 0 &&
 	    strcmp(show(&p), "send f, hlink g, hlink h, send k, hlink l") == 0,
 	    "a new file's names follow it: %s", show(&p));
 	plan_free(&p);
-	ok(plan_round(&src, &src, 100, &p, err, sizeof(err)) == 0 && p.n == 0,
+	ok(plan_round(&src, &src, NULL, 100, &p, err, sizeof(err)) == 0 && p.n == 0,
 	    "unchanged: nothing");
 	plan_free(&p);
+	{
+		/* the receiver's tree is the snapshot itself, but for the
+		 * entries that changed while they were sent */
+		uint8_t	 stale[5] = { 0, 0, 0, 1, 1 };
+
+		ok(plan_round(&src, &src, stale, 100, &p, err,
+		    sizeof(err)) == 0 &&
+		    strcmp(show(&p), "send k, hlink l") == 0,
+		    "stale entries of a shared snapshot ship again: %s",
+		    show(&p));
+		plan_free(&p);
+	}
 	add(&dst, "f", SCAN_FILE, "old content", 0644);
 	add(&dst, "g", SCAN_HLINK, "f", 0644);
 	add(&dst, "h", SCAN_FILE, "a copy", 0644);
 	add(&dst, "k", SCAN_FILE, "kept", 0644);
 	add(&dst, "l", SCAN_HLINK, "f", 0644);
-	ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0 &&
+	ok(plan_round(&src, &dst, NULL, 100, &p, err, sizeof(err)) == 0 &&
 	    strcmp(show(&p), "send f, hlink g, hlink h, hlink l") == 0,
 	    "a changed file ships its names again (the copy is a new file), "
 	    "a copy becomes a link in place, a link retargeted: %s",
 	    show(&p));
 	plan_free(&p);
-	ok(plan_round(&src, &dst, 10, &p, err, sizeof(err)) == 0 &&
+	ok(plan_round(&src, &dst, NULL, 10, &p, err, sizeof(err)) == 0 &&
 	    p.ndelete == 0, "a copy become a link is no deletion: max-delete "
 	    "10%% of 5 entries lets it through");
 	plan_free(&p);
@@ -156,7 +168,7 @@ main(void)
 	add(&dst, "h", SCAN_HLINK, "f", 0644);
 	add(&dst, "k", SCAN_FILE, "kept", 0644);
 	add(&dst, "l", SCAN_HLINK, "k", 0644);
-	ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0 &&
+	ok(plan_round(&src, &dst, NULL, 100, &p, err, sizeof(err)) == 0 &&
 	    strcmp(show(&p), "send f, hlink g, hlink h") == 0,
 	    "a symlink become a file is replaced in place, and its names "
 	    "follow: %s", show(&p));
@@ -181,7 +193,7 @@ main(void)
 			add(&dst, path, SCAN_FILE, "inside", 0644);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ok(plan_round(&src, &dst, 100, &p, err, sizeof(err)) == 0,
+		ok(plan_round(&src, &dst, NULL, 100, &p, err, sizeof(err)) == 0,
 		    "%d changes of type: planned", n);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		secs = (t1.tv_sec - t0.tv_sec) +
