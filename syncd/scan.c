@@ -1,8 +1,10 @@
 /*
  * syncd: scanning a synced directory into a path-sorted manifest of
- * (path, type, mode, size, mtime ns, BLAKE2b-256).  Hashes are cached by
- * (dev, ino, size, mtime ns, ctime ns), so a rescan of an unchanged tree
- * reads no file.  Symlinks are recorded as links, never followed;
+ * (path, type, mode, size, mtime ns, BLAKE2b-256).  A rescan of an
+ * unchanged tree reads no file: a receiver caches hashes by (dev, ino,
+ * size, mtime ns, ctime ns); a sender, which keeps its last manifest
+ * anyway, takes them from the entry of the same path there when inode,
+ * size, mtime and ctime are the same, and keeps no cache besides.  Symlinks are recorded as links, never followed;
  * "exclude" patterns are fnmatch(3) with FNM_PATHNAME on the relative
  * path.  Everything is opened beneath the directory fd with O_NOFOLLOW.
  * A file with several names in the tree is recorded once, at its first
@@ -56,6 +58,8 @@ RB_GENERATE_STATIC(cache_tree, cache_ent, entry, cache_cmp)
 
 struct scan_cache {
 	struct cache_tree	 t;
+	int			 by_path;	/* no tree: prev instead */
+	const struct scan_manifest *prev;
 	int			 clean_temps;
 	int			 lazy;	/* hash only what the cache knows */
 	char			 keep[32];	/* a temporary file to leave */
@@ -106,18 +110,69 @@ scan_cache_on_skip(struct scan_cache *c, scan_skip_cb cb, void *arg)
 	c->on_skip_arg = arg;
 }
 
-void
-scan_cache_free(struct scan_cache *c)
+static void
+cache_empty(struct scan_cache *c)
 {
 	struct cache_ent	*e, *next;
 
-	if (c == NULL)
-		return;
 	for (e = RB_MIN(cache_tree, &c->t); e != NULL; e = next) {
 		next = RB_NEXT(cache_tree, &c->t, e);
 		RB_REMOVE(cache_tree, &c->t, e);
 		free(e);
 	}
+}
+
+/*
+ * A sender's cache: hashes come from prev (the last manifest, sorted by
+ * path; NULL: none yet), which must stay valid until the next call, and
+ * the tree is emptied.  by_path(c, NULL) then the first scan; a call
+ * with the last manifest before each further scan.  scan_cache_lazy
+ * applies as before.  To go back to the tree: scan_cache_tree.
+ */
+void
+scan_cache_by_path(struct scan_cache *c, const struct scan_manifest *prev)
+{
+	if (!c->by_path)
+		cache_empty(c);
+	c->by_path = 1;
+	c->prev = prev;
+}
+
+/*
+ * A receiver's cache: by inode, in the tree, which starts with the
+ * hashed files of m, the last manifest of this directory when it was a
+ * sender's (NULL: none), whose filesystem is dev: a standby that was
+ * active does not read its whole tree again at its first session.
+ */
+void
+scan_cache_tree(struct scan_cache *c, dev_t dev, const struct scan_manifest *m)
+{
+	struct stat	 st;
+	size_t		 i;
+
+	c->by_path = 0;
+	c->prev = NULL;
+	for (i = 0; m != NULL && i < m->n; i++) {
+		if (m->e[i].type != SCAN_FILE || !m->e[i].hashed)
+			continue;
+		memset(&st, 0, sizeof(st));
+		st.st_dev = dev;
+		st.st_ino = m->e[i].ino;
+		st.st_size = m->e[i].size;
+		st.st_mtim.tv_sec = m->e[i].mtime_ns / 1000000000LL;
+		st.st_mtim.tv_nsec = m->e[i].mtime_ns % 1000000000LL;
+		st.st_ctim.tv_sec = m->e[i].ctime_ns / 1000000000LL;
+		st.st_ctim.tv_nsec = m->e[i].ctime_ns % 1000000000LL;
+		scan_cache_put(c, &st, m->e[i].hash);
+	}
+}
+
+void
+scan_cache_free(struct scan_cache *c)
+{
+	if (c == NULL)
+		return;
+	cache_empty(c);
 	free(c);
 }
 
@@ -128,24 +183,58 @@ ns(const struct timespec *ts)
 }
 
 static int
-hash_file(int dirfd, const char *name, const struct stat *st,
-    struct scan_cache *c, uint8_t out[SCAN_HASHLEN], struct scan_stats *s)
+entry_cmp_key(const void *k, const void *e)
 {
-	crypto_generichash_state	 h;
-	struct cache_ent		 key, *e;
-	struct stat			 fst;
-	static uint8_t			 buf[1 << 16];
-	ssize_t				 n;
-	int				 fd;
+	return (strcmp(k, ((const struct scan_entry *)e)->path));
+}
 
+/* What the cache knows of the file at path, looked at as st: its hash. */
+static int
+cache_get(struct scan_cache *c, const char *path, const struct stat *st,
+    uint8_t out[SCAN_HASHLEN])
+{
+	struct cache_ent		 key, *e;
+	const struct scan_entry		*p;
+
+	if (c->by_path) {
+		if (c->prev == NULL || c->prev->n == 0 ||
+		    (p = bsearch(path, c->prev->e, c->prev->n,
+		    sizeof(*p), entry_cmp_key)) == NULL)
+			return (0);
+		if ((p->type != SCAN_FILE && p->type != SCAN_HLINK) ||
+		    !p->hashed || p->ino != st->st_ino ||
+		    p->size != (uint64_t)st->st_size ||
+		    p->mtime_ns != ns(&st->st_mtim) ||
+		    p->ctime_ns != ns(&st->st_ctim))
+			return (0);
+		memcpy(out, p->hash, SCAN_HASHLEN);
+		return (1);
+	}
 	key.dev = st->st_dev;
 	key.ino = st->st_ino;
 	if ((e = RB_FIND(cache_tree, &c->t, &key)) != NULL &&
 	    e->size == (uint64_t)st->st_size &&
 	    e->mtime_ns == ns(&st->st_mtim) && e->ctime_ns == ns(&st->st_ctim)) {
 		memcpy(out, e->hash, SCAN_HASHLEN);
-		return (0);
+		return (1);
 	}
+	return (0);
+}
+
+/* name in dirfd is path relative to the root */
+static int
+hash_file(int dirfd, const char *name, const char *path,
+    const struct stat *st, struct scan_cache *c, uint8_t out[SCAN_HASHLEN],
+    struct scan_stats *s)
+{
+	crypto_generichash_state	 h;
+	struct stat			 fst;
+	static uint8_t			 buf[1 << 16];
+	ssize_t				 n;
+	int				 fd;
+
+	if (cache_get(c, path, st, out))
+		return (0);
 	if (c->lazy) {
 		errno = EAGAIN;
 		return (-1);
@@ -182,6 +271,8 @@ scan_cache_put(struct scan_cache *c, const struct stat *st,
 {
 	struct cache_ent	 key, *e;
 
+	if (c->by_path)
+		return;		/* the entry keeps it (the caller's) */
 	key.dev = st->st_dev;
 	key.ino = st->st_ino;
 	if ((e = RB_FIND(cache_tree, &c->t, &key)) == NULL) {
@@ -215,7 +306,7 @@ scan_hash_entry(int root, struct scan_cache *c, struct scan_entry *e)
 	}
 	memset(&s, 0, sizeof(s));
 	c->lazy = 0;
-	rc = hash_file(root, e->path, &st, c, e->hash, &s);
+	rc = hash_file(root, e->path, e->path, &st, c, e->hash, &s);
 	c->lazy = lazy;
 	if (rc == 0)
 		e->hashed = 1;
@@ -261,20 +352,56 @@ excluded(char * const *ex, const char *path)
 	return (0);
 }
 
+/*
+ * The bytes of a manifest's paths and targets, in blocks: no allocation
+ * of its own for each string.  Blocks are large enough for malloc to map
+ * them, so a freed manifest goes back to the system whole.
+ */
+#define STRS_BLOCK	(256 * 1024)
+
+struct scan_strs {
+	struct scan_strs	*next;
+	size_t			 used, size;
+	char			 b[];
+};
+
+char *
+scan_strdup(struct scan_manifest *m, const char *str)
+{
+	struct scan_strs	*k = m->strs;
+	size_t			 len = strlen(str) + 1, size;
+	char			*p;
+
+	if (k == NULL || k->size - k->used < len) {
+		size = len > STRS_BLOCK - sizeof(*k) ? len :
+		    STRS_BLOCK - sizeof(*k);
+		if ((k = malloc(sizeof(*k) + size)) == NULL)
+			return (NULL);
+		k->size = size;
+		k->used = 0;
+		k->next = m->strs;
+		m->strs = k;
+	}
+	p = k->b + k->used;
+	memcpy(p, str, len);
+	k->used += len;
+	return (p);
+}
+
 static struct scan_entry *
 add(struct scan_manifest *m, const char *path)
 {
 	struct scan_entry	*e;
 
 	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 256;
+		m->cap = m->cap ? m->cap + m->cap / 2 : 256;
 		if ((e = reallocarray(m->e, m->cap, sizeof(*e))) == NULL)
 			return (NULL);
 		m->e = e;
 	}
 	e = &m->e[m->n];
 	memset(e, 0, sizeof(*e));
-	if ((e->path = strdup(path)) == NULL)
+	if ((e->path = scan_strdup(m, path)) == NULL)
 		return (NULL);
 	m->n++;
 	return (e);
@@ -282,7 +409,7 @@ add(struct scan_manifest *m, const char *path)
 
 static int
 walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
-    struct scan_manifest *m, struct scan_stats *s)
+    dev_t dev, struct scan_manifest *m, struct scan_stats *s)
 {
 	struct scan_entry	*e;
 	struct dirent		*de;
@@ -334,15 +461,16 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 		}
 		e->mode = st.st_mode & 07777;
 		e->mtime_ns = ns(&st.st_mtim);
-		e->dev = st.st_dev;
+		e->ctime_ns = ns(&st.st_ctim);
 		e->ino = st.st_ino;
-		e->nlink = st.st_nlink;
+		/* names of one file: on the directory's filesystem only */
+		e->nlink = st.st_dev == dev ? st.st_nlink : 1;
 		if (S_ISREG(st.st_mode)) {
 			e->type = SCAN_FILE;
 			e->size = st.st_size;
 			s->files++;
-			if (hash_file(dirfd, de->d_name, &st, c, e->hash,
-			    s) == 0)
+			if (hash_file(dirfd, de->d_name, path, &st, c,
+			    e->hash, s) == 0)
 				e->hashed = 1;
 			else if (errno != ENOENT && errno != EAGAIN)
 				rc = -1;
@@ -351,14 +479,14 @@ walk(int dirfd, const char *prefix, char * const *ex, struct scan_cache *c,
 			n = readlinkat(dirfd, de->d_name, target,
 			    sizeof(target) - 1);
 			target[n < 0 ? 0 : n] = '\0';
-			if ((e->link = strdup(target)) == NULL)
+			if ((e->link = scan_strdup(m, target)) == NULL)
 				rc = -1;
 		} else {
 			e->type = SCAN_DIR;
 			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
 			if (fd != -1)
-				rc = walk(fd, path, ex, c, m, s);
+				rc = walk(fd, path, ex, c, dev, m, s);
 		}
 	}
 	closedir(d);
@@ -381,8 +509,6 @@ inode_cmp(const void *a, const void *b)
 	const struct scan_entry	*x = &inode_m->e[*(const size_t *)a];
 	const struct scan_entry	*y = &inode_m->e[*(const size_t *)b];
 
-	if (x->dev != y->dev)
-		return (x->dev < y->dev ? -1 : 1);
 	if (x->ino != y->ino)
 		return (x->ino < y->ino ? -1 : 1);
 	return (*(const size_t *)a < *(const size_t *)b ? -1 : 1);
@@ -414,11 +540,11 @@ hardlinks(struct scan_manifest *m, struct scan_stats *s)
 	for (i = 1; i < n; i++) {
 		e = &m->e[ix[i]];
 		f = &m->e[ix[first]];
-		if (e->dev != f->dev || e->ino != f->ino) {
+		if (e->ino != f->ino) {
 			first = i;
 			continue;
 		}
-		if ((e->link = strdup(f->path)) == NULL) {
+		if ((e->link = scan_strdup(m, f->path)) == NULL) {
 			free(ix);
 			return (-1);
 		}
@@ -443,26 +569,49 @@ int
 scan_dir(int root, char * const *ex, struct scan_cache *c,
     struct scan_manifest *m, struct scan_stats *s)
 {
-	int	 fd;
+	struct scan_entry	*e;
+	struct stat		 st;
+	int			 fd;
 
 	memset(s, 0, sizeof(*s));
 	if ((fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return (-1);
-	if (walk(fd, "", ex, c, m, s) == -1)
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return (-1);
+	}
+	/* about as many entries as the last time: room for them at once,
+	 * rather than the slack of growing */
+	if (m->cap == 0 && c->by_path && c->prev != NULL && c->prev->n > 0) {
+		m->cap = c->prev->n + c->prev->n / 32 + 64;
+		if ((m->e = reallocarray(NULL, m->cap, sizeof(*m->e))) ==
+		    NULL) {
+			m->cap = 0;
+			close(fd);
+			return (-1);
+		}
+	}
+	if (walk(fd, "", ex, c, st.st_dev, m, s) == -1)
 		return (-1);
 	if (m->n > 1)
 		qsort(m->e, m->n, sizeof(*m->e), entry_cmp);
+	/* no room kept for growth: a manifest is not added to again */
+	if (m->n > 0 && m->n < m->cap &&
+	    (e = reallocarray(m->e, m->n, sizeof(*e))) != NULL) {
+		m->e = e;
+		m->cap = m->n;
+	}
 	return (hardlinks(m, s));
 }
 
 void
 scan_manifest_free(struct scan_manifest *m)
 {
-	size_t	 i;
+	struct scan_strs	*k, *next;
 
-	for (i = 0; i < m->n; i++) {
-		free(m->e[i].path);
-		free(m->e[i].link);
+	for (k = m->strs; k != NULL; k = next) {
+		next = k->next;
+		free(k);
 	}
 	free(m->e);
 	memset(m, 0, sizeof(*m));

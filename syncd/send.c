@@ -79,9 +79,10 @@ remote_add(struct conn *c, const struct proto_msg *m)
 	e.mtime_ns = m->mtime_ns;
 	memcpy(e.hash, m->hash, sizeof(e.hash));
 	e.hashed = 1;
-	if ((e.path = strdup(m->path)) == NULL || ((m->ftype == SCAN_LINK ||
-	    m->ftype == SCAN_HLINK) && (e.link = strdup(m->target)) == NULL))
-		fatal("strdup");
+	if ((e.path = scan_strdup(r, m->path)) == NULL ||
+	    ((m->ftype == SCAN_LINK || m->ftype == SCAN_HLINK) &&
+	    (e.link = scan_strdup(r, m->target)) == NULL))
+		fatal("scan_strdup");
 	r->e[r->n++] = e;
 	return (0);
 }
@@ -364,12 +365,12 @@ open_source(struct conn *c, const struct scan_entry *e)
 
 	/* beneath the directory, through no symlink, as the receiver does;
 	 * without blocking, and it must be the regular file scanned (not a
-	 * FIFO swapped in: it would hang the session) */
+	 * FIFO swapped in: it would hang the session; the inode is the
+	 * scan's, the filesystem is not kept) */
 	c->ffd = apply_open_beneath(syncd.dirs[c->pdir].fd, e->path,
 	    O_RDONLY | O_NONBLOCK, 0);
 	if (c->ffd != -1 && (fstat(c->ffd, &st) == -1 ||
-	    !S_ISREG(st.st_mode) || st.st_dev != e->dev ||
-	    st.st_ino != e->ino)) {
+	    !S_ISREG(st.st_mode) || st.st_ino != e->ino)) {
 		log_debug("peer %s: %s is not the file scanned; next round",
 		    c->node, e->path);
 		close(c->ffd);

@@ -541,6 +541,7 @@ snap_take(void)
 	struct snap		*s;
 	char			 why[PATH_LEN + 128];
 	uint32_t		 d;
+	int			 rc;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
@@ -554,11 +555,16 @@ snap_take(void)
 			    "it was on at start", syncd.dirs[d].path);
 			goto fail;
 		}
-		/* new files are hashed while they are sent */
+		/* new files are hashed while they are sent; the others'
+		 * hashes come from the last snapshot, which is kept anyway */
 		scan_cache_lazy(syncd.dirs[d].cache, 1);
-		if (scan_dir(syncd.dirs[d].fd, syncd.dirs[d].ex,
-		    syncd.dirs[d].cache,
-		    &s->m[d], &st) == -1) {
+		scan_cache_by_path(syncd.dirs[d].cache,
+		    syncd.snap != NULL ? &syncd.snap->m[d] : NULL);
+		rc = scan_dir(syncd.dirs[d].fd, syncd.dirs[d].ex,
+		    syncd.dirs[d].cache, &s->m[d], &st);
+		/* the last snapshot may go before the next scan */
+		scan_cache_by_path(syncd.dirs[d].cache, NULL);
+		if (rc == -1) {
 			snprintf(why, sizeof(why), "scan of %s: %s",
 			    syncd.dirs[d].path, strerror(errno));
 			goto fail;
@@ -788,6 +794,7 @@ syncd_dispatch(void)
 	struct stat		 sb;
 	ssize_t			 n;
 	int			 k;
+	uint32_t		 was;
 
 	proc_read(&ibuf_main);
 	for (;;) {
@@ -883,12 +890,29 @@ syncd_dispatch(void)
 			else if (rm.role != ROLE_ACTIVE &&
 			    syncd.role == ROLE_ACTIVE)
 				log_info("no longer active: receiving");
+			was = syncd.role;
 			syncd.role = rm.role;
 			syncd.forced = rm.forced;
-			/* temporary files are a receiver's: only it cleans */
-			for (k = 0; k < (int)syncd.ndirs; k++)
+			/* temporary files are a receiver's: only it cleans;
+			 * its hashes are cached by inode, a sender's come
+			 * from its last snapshot */
+			for (k = 0; k < (int)syncd.ndirs; k++) {
 				scan_cache_clean_temps(syncd.dirs[k].cache,
 				    rm.role != ROLE_ACTIVE);
+				if (rm.role == ROLE_ACTIVE)
+					scan_cache_by_path(
+					    syncd.dirs[k].cache, NULL);
+				else if (was == ROLE_ACTIVE)
+					scan_cache_tree(syncd.dirs[k].cache,
+					    syncd.dirs[k].dev, syncd.snap ?
+					    &syncd.snap->m[k] : NULL);
+			}
+			/* a standby keeps no snapshot: the tree has its
+			 * hashes now */
+			if (rm.role != ROLE_ACTIVE && was == ROLE_ACTIVE) {
+				syncd_snap_unref(syncd.snap);
+				syncd.snap = NULL;
+			}
 			if (rm.role == ROLE_ACTIVE)
 				syncd.epoch = rm.epoch;
 			syncd.status_dirty = 1;

@@ -26,7 +26,7 @@ add(struct scan_manifest *m, const char *path, int type, const char *data,
 	}
 	e = &m->e[m->n++];
 	memset(e, 0, sizeof(*e));
-	e->path = strdup(path);
+	e->path = scan_strdup(m, path);
 	e->type = type;
 	e->mode = mode;
 	if (type == SCAN_FILE) {
@@ -34,7 +34,7 @@ add(struct scan_manifest *m, const char *path, int type, const char *data,
 		memcpy(e->hash, data, e->size < 32 ? e->size : 32);
 		e->hashed = 1;
 	} else if (type == SCAN_LINK || type == SCAN_HLINK)
-		e->link = strdup(data);
+		e->link = scan_strdup(m, data);
 }
 
 static char *

@@ -48,6 +48,14 @@ on_skip(const char *path, mode_t mode, void *arg)
 	    skipped_paths[0] ? " " : "", path, S_ISFIFO(mode) ? "fifo" : "?");
 }
 
+static dev_t
+st_dev_of(int fd)
+{
+	struct stat	 st;
+
+	return (fstat(fd, &st) == 0 ? st.st_dev : 0);
+}
+
 static struct scan_entry *
 find(struct scan_manifest *m, const char *path)
 {
@@ -161,6 +169,50 @@ main(void)
 	ok((e = find(&m, "z.txt")) != NULL && memcmp(e->hash, h, 32) == 0,
 	    "with its new hash");
 	scan_manifest_free(&m);
+
+	/* a sender's cache: the last manifest, by path */
+	{
+		struct scan_manifest	 prev;
+		char			 from[300], to[300];
+
+		scan_cache_by_path(c, NULL);
+		memset(&prev, 0, sizeof(prev));
+		ok(scan_dir(root, ex, c, &prev, &s) == 0 &&
+		    s.hashed_files == 8, "by path, with no last manifest: "
+		    "every name read, a hard link's too (%llu)",
+		    (unsigned long long)s.hashed_files);
+		scan_cache_by_path(c, &prev);
+		ok(scan_dir(root, ex, c, &m, &s) == 0 && s.hashed_files == 0,
+		    "with the last one: an unchanged tree reads no file");
+		ok((e = find(&m, "z.txt")) != NULL && e->hashed &&
+		    memcmp(e->hash, h, 32) == 0,
+		    "and has each hash from it");
+		scan_manifest_free(&prev);
+		prev = m;
+		memset(&m, 0, sizeof(m));
+		put("a/run.sh", "#!/bin/sh\nexit 0\n", 0755);
+		snprintf(from, sizeof(from), "%s/a/b/deep.txt", top);
+		snprintf(to, sizeof(to), "%s/a/b/moved.txt", top);
+		rename(from, to);
+		scan_cache_by_path(c, &prev);
+		ok(scan_dir(root, ex, c, &m, &s) == 0 && s.hashed_files == 2,
+		    "a changed file and a renamed one are read again (%llu)",
+		    (unsigned long long)s.hashed_files);
+		crypto_generichash(h, sizeof(h), (const uint8_t *)"deep\n", 5,
+		    NULL, 0);
+		ok((e = find(&m, "a/b/moved.txt")) != NULL && e->hashed &&
+		    memcmp(e->hash, h, 32) == 0, "the renamed one with its hash");
+		/* back to a receiver's cache, seeded from the last one */
+		scan_cache_tree(c, st_dev_of(root), &m);
+		scan_manifest_free(&prev);
+		scan_manifest_free(&m);
+		ok(scan_dir(root, ex, c, &prev, &s) == 0 && s.hashed_files == 0,
+		    "a receiver's cache seeded from the last manifest reads "
+		    "no file (%llu)",
+		    (unsigned long long)s.hashed_files);
+		scan_manifest_free(&prev);
+		rename(to, from);
+	}
 
 	scan_cache_free(c);
 	close(root);
