@@ -42,8 +42,12 @@ W_PIDS="$W_PIDS $!"
 traced() { [ -n "$SYNCD" ] && [ "$(proc_field "$SYNCD" TracerPid)" != 0 ]; }
 wait_for 5000 traced
 ok $? "strace holds every syncfs of b's syncd for $HOLD s"
-echo "late" > "$W_TMP/a.data/late"
-chown _failoverd: "$W_TMP/a.data/late"
+# whole, by one rename: a scan between the create and the write of an
+# echo into the directory (the interval's round can come just then)
+# would ship an empty file
+echo "late" > "$W_TMP/late"
+chown _failoverd: "$W_TMP/late"
+mv "$W_TMP/late" "$W_TMP/a.data/late"
 # held: stopped by its tracer in syncfs (strace stops at every call, so
 # the state alone is not enough: the call must be syncfs, and the batch's
 # temporary file must hold the new file's bytes)
