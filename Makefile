@@ -158,7 +158,7 @@ DEPS_PKGS =	build-essential pkg-config byacc libpq-dev libsodium-dev \
 		bind9 bind9-dnsutils perl python3 util-linux procps \
 		keepalived rsync openssh-server openssh-client clang \
 		libclang-rt-dev spin strace valgrind \
-		debhelper lintian fakeroot openssl systemd
+		debhelper lintian fakeroot openssl systemd stress-ng
 deps:
 	@test "$$(id -u)" = 0 || { echo "make deps: run as root" >&2; exit 1; }
 	apt-get update
