@@ -305,12 +305,15 @@ apply_file_begin(struct apply_batch *b, const char *path, mode_t mode,
 	}
 	if (f->fd == -1)
 		return (-1);
-	/* its inode: a hard link to it checks it is still this file */
+	/* its inode: a hard link to it checks it is still this file; its
+	 * mode: a default ACL of the directory, not the umask, may have
+	 * masked it (apply_file_end then sets it) */
 	if (fstat(f->fd, &st) == -1 || (f->path = strdup(path)) == NULL) {
 		apply_file_abort(b, f);
 		return (-1);
 	}
 	f->ino = st.st_ino;
+	f->cmode = st.st_mode & 07777;
 	return (0);
 }
 

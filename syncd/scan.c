@@ -123,24 +123,30 @@ cache_empty(struct scan_cache *c)
 }
 
 /*
- * A sender's cache: hashes come from prev (the last manifest, sorted by
- * path; NULL: none yet), which must stay valid until the next call, and
- * the tree is emptied.  by_path(c, NULL) then the first scan; a call
- * with the last manifest before each further scan.  scan_cache_lazy
- * applies as before.  To go back to the tree: scan_cache_tree.
+ * A sender's cache: hashes come from prev, the last manifest (sorted by
+ * path), which must stay valid until the next call; with no last
+ * manifest (NULL), from the tree as it is: a node that takes over has
+ * its receiver's cache for its first scan.  Nothing is added to the
+ * tree meanwhile; scan_cache_forget empties it once a manifest exists.
+ * To go back to a receiver's cache: scan_cache_tree.
  */
 void
 scan_cache_by_path(struct scan_cache *c, const struct scan_manifest *prev)
 {
-	if (!c->by_path)
-		cache_empty(c);
 	c->by_path = 1;
 	c->prev = prev;
 }
 
+/* The tree's entries go: a sender has its last manifest instead. */
+void
+scan_cache_forget(struct scan_cache *c)
+{
+	cache_empty(c);
+}
+
 /*
- * A receiver's cache: by inode, in the tree, which starts with the
- * hashed files of m, the last manifest of this directory when it was a
+ * A receiver's cache: by inode, in the tree, which gets the hashed
+ * files of m, the last manifest of this directory when it was a
  * sender's (NULL: none), whose filesystem is dev: a standby that was
  * active does not read its whole tree again at its first session.
  */
@@ -196,10 +202,9 @@ cache_get(struct scan_cache *c, const char *path, const struct stat *st,
 	struct cache_ent		 key, *e;
 	const struct scan_entry		*p;
 
-	if (c->by_path) {
-		if (c->prev == NULL || c->prev->n == 0 ||
-		    (p = bsearch(path, c->prev->e, c->prev->n,
-		    sizeof(*p), entry_cmp_key)) == NULL)
+	if (c->by_path && c->prev != NULL) {
+		if (c->prev->n == 0 || (p = bsearch(path, c->prev->e,
+		    c->prev->n, sizeof(*p), entry_cmp_key)) == NULL)
 			return (0);
 		if ((p->type != SCAN_FILE && p->type != SCAN_HLINK) ||
 		    !p->hashed || p->ino != st->st_ino ||
@@ -299,8 +304,11 @@ scan_hash_entry(int root, struct scan_cache *c, struct scan_entry *e)
 
 	if (fstatat(root, e->path, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return (-1);
+	/* the file scanned, unchanged: its hash is the entry's, which a
+	 * sender's next scan may take for the same inode and ctime */
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size ||
-	    ns(&st.st_mtim) != e->mtime_ns) {
+	    ns(&st.st_mtim) != e->mtime_ns || st.st_ino != e->ino ||
+	    ns(&st.st_ctim) != e->ctime_ns) {
 		errno = ESTALE;	/* changed since the scan: ship it */
 		return (-1);
 	}
@@ -354,8 +362,8 @@ excluded(char * const *ex, const char *path)
 
 /*
  * The bytes of a manifest's paths and targets, in blocks: no allocation
- * of its own for each string.  Blocks are large enough for malloc to map
- * them, so a freed manifest goes back to the system whole.
+ * of its own for each string (its header and rounding were half of a
+ * short path's cost).
  */
 #define STRS_BLOCK	(256 * 1024)
 

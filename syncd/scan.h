@@ -67,6 +67,7 @@ void		 scan_cache_clean_temps(struct scan_cache *, int);
 void		 scan_cache_lazy(struct scan_cache *, int);
 void		 scan_cache_by_path(struct scan_cache *,
 		    const struct scan_manifest *);
+void		 scan_cache_forget(struct scan_cache *);
 void		 scan_cache_tree(struct scan_cache *, dev_t,
 		    const struct scan_manifest *);
 void		 scan_cache_keep(struct scan_cache *, const char *);

@@ -491,7 +491,7 @@ int
 send_frame(struct conn *c, struct proto_msg *m)
 {
 	char	 why[320];
-	int	 rc;
+	int	 rc, dirty;
 
 	switch (m->type) {
 	case P_REFUSE:
@@ -543,6 +543,9 @@ send_frame(struct conn *c, struct proto_msg *m)
 			free(c->rs.path);
 			c->rs.path = NULL;
 		}
+		/* files that changed while they were sent: another round
+		 * (remote_from_snap takes the list) */
+		dirty = c->ndirty > 0;
 		remote_from_snap(c);
 		syncd.files += c->rfiles;
 		syncd.bytes += c->rbytes;
@@ -562,7 +565,7 @@ send_frame(struct conn *c, struct proto_msg *m)
 			if (c->sp->ctl_wait && c->snap->id >= syncd.ctl_snap)
 				syncd_ctl_peer_done(c->sp, 1, NULL);
 		}
-		if (c->again || c->ndirty > 0)
+		if (c->again || dirty)
 			syncd_round_wanted(0);
 		return (0);
 	default:

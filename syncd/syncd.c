@@ -574,6 +574,9 @@ snap_take(void)
 		    (unsigned long long)st.hashed_files);
 	}
 	syncd_scan_end();
+	/* the sender's hashes are in this snapshot from now on */
+	for (d = 0; d < syncd.ndirs; d++)
+		scan_cache_forget(syncd.dirs[d].cache);
 	ino_watch(s);
 	return (s);
 fail:
@@ -794,7 +797,7 @@ syncd_dispatch(void)
 	struct stat		 sb;
 	ssize_t			 n;
 	int			 k;
-	uint32_t		 was;
+	int			 was;
 
 	proc_read(&ibuf_main);
 	for (;;) {
@@ -890,26 +893,27 @@ syncd_dispatch(void)
 			else if (rm.role != ROLE_ACTIVE &&
 			    syncd.role == ROLE_ACTIVE)
 				log_info("no longer active: receiving");
-			was = syncd.role;
+			was = syncd_active();
 			syncd.role = rm.role;
 			syncd.forced = rm.forced;
 			/* temporary files are a receiver's: only it cleans;
 			 * its hashes are cached by inode, a sender's come
-			 * from its last snapshot */
+			 * from its last snapshot (a demoting node still sends:
+			 * the last round of a hand-over) */
 			for (k = 0; k < (int)syncd.ndirs; k++) {
 				scan_cache_clean_temps(syncd.dirs[k].cache,
 				    rm.role != ROLE_ACTIVE);
-				if (rm.role == ROLE_ACTIVE)
+				if (syncd_active() && !was)
 					scan_cache_by_path(
 					    syncd.dirs[k].cache, NULL);
-				else if (was == ROLE_ACTIVE)
+				else if (!syncd_active() && was)
 					scan_cache_tree(syncd.dirs[k].cache,
 					    syncd.dirs[k].dev, syncd.snap ?
 					    &syncd.snap->m[k] : NULL);
 			}
 			/* a standby keeps no snapshot: the tree has its
 			 * hashes now */
-			if (rm.role != ROLE_ACTIVE && was == ROLE_ACTIVE) {
+			if (!syncd_active() && was) {
 				syncd_snap_unref(syncd.snap);
 				syncd.snap = NULL;
 			}

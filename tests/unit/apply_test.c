@@ -169,6 +169,18 @@ test_files(int root)
 	    (st.st_mode & 07777) == 0400 &&
 	    fstatat(root, "modes/sticky", &st, 0) == 0 &&
 	    (st.st_mode & 07777) == 01644, "each with its mode in place");
+	/* a umask that strips bits: made 0600, set at the end */
+	umask(027);
+	apply_init();
+	apply_file_begin(b, "modes/umask", 0644, &f);
+	ok(fstat(f.fd, &st) == 0 && (st.st_mode & 07777) == 0600,
+	    "umask 027: 0644 is made 0600");
+	apply_file_end(b, &f, 0644, 0);
+	apply_batch_commit(b, NULL, NULL, NULL);
+	ok(fstatat(root, "modes/umask", &st, 0) == 0 &&
+	    (st.st_mode & 07777) == 0644, "and is 0644 in place");
+	umask(022);
+	apply_init();
 	{
 		struct apply_file	 k;
 		char			 tmp[32];
@@ -381,6 +393,7 @@ main(void)
 	root = open(path, O_RDONLY | O_DIRECTORY);
 
 	test_paths();
+	umask(022);
 	apply_init();
 	test_files(root);
 	test_hardlinks(root);

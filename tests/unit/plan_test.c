@@ -136,14 +136,21 @@ main(void)
 	plan_free(&p);
 	{
 		/* the receiver's tree is the snapshot itself, but for the
-		 * entries that changed while they were sent */
-		uint8_t	 stale[5] = { 0, 0, 0, 1, 1 };
+		 * entries that changed while they were sent: a file ships
+		 * again with its names, a hard link alone by itself */
+		uint8_t	 file[5] = { 0, 0, 0, 1, 0 };
+		uint8_t	 link[5] = { 0, 1, 0, 0, 0 };
 
-		ok(plan_round(&src, &src, stale, 100, &p, err,
+		ok(plan_round(&src, &src, file, 100, &p, err,
 		    sizeof(err)) == 0 &&
 		    strcmp(show(&p), "send k, hlink l") == 0,
-		    "stale entries of a shared snapshot ship again: %s",
+		    "a stale file of a shared snapshot ships again: %s",
 		    show(&p));
+		plan_free(&p);
+		ok(plan_round(&src, &src, link, 100, &p, err,
+		    sizeof(err)) == 0 &&
+		    strcmp(show(&p), "hlink g") == 0,
+		    "a stale hard link alone: %s", show(&p));
 		plan_free(&p);
 	}
 	add(&dst, "f", SCAN_FILE, "old content", 0644);
