@@ -10,7 +10,7 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/world.sh"
-trap 'sshd_stop; kp_stop; world_down' EXIT
+trap 'kp_stop; world_down' EXIT
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (sudo make bench)"; exit 1; }
 
 NFEW=1000
@@ -29,24 +29,9 @@ for n in a b; do
 	node_conf "$n" "$(sync_block "$n" "interval 10m delay 100ms max-delete 100%")"
 done
 
-# files DIR FROM TO: files FROM..TO-1 of 512 random bytes, 1,000 a directory
-files() {
-	python3 - "$@" <<'EOF'
-import os, sys
-d, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(lo, hi):
-    sub = os.path.join(d, "m%03d" % (i // 1000))
-    os.makedirs(sub, exist_ok=True)
-    with open(os.path.join(sub, "f%06d" % i), "wb") as f:
-        f.write(os.urandom(512))
-EOF
-	chown -R _failoverd: "$1"
-}
-
 syncd_of() { child_pid "${NODE_PID[$1]}" syncd; }
-kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 # peak PID: the peak resident set (kB) since the last reset
-peak() { kb "$1" VmHWM; }
+peak() { proc_field "$1" VmHWM; }
 reset_peak() { echo 5 > "/proc/$1/clear_refs"; }
 pss() {	# PIDS...: their PSS in kB, together
 	local p t=0 v
@@ -75,7 +60,7 @@ wait_for 20000 is_role b standby || { echo "bench: b did not become standby"; ex
 
 # --- 1,000 files ---------------------------------------------------------------
 mkdir -p "$W_TMP/stage"
-files "$W_TMP/stage" 0 "$NFEW"
+make_files "$W_TMP/stage" 0 "$NFEW" 512
 mv "$W_TMP/stage" "$W_TMP/a.data/many"
 ctl a sync >/dev/null || echo "# sync of $NFEW files failed" >&2
 S=$(syncd_of a) R=$(syncd_of b)
@@ -83,7 +68,7 @@ reset_peak "$S"; reset_peak "$R"
 ctl a sync >/dev/null
 FEW_S=$(peak "$S") FEW_R=$(peak "$R")
 sleep 1
-FEW_H=$(kb "$S" VmRSS)
+FEW_H=$(proc_field "$S" VmRSS)
 
 # idle: the active node's processes, and its standby's
 sleep 5
@@ -96,7 +81,7 @@ A_CPU=$(( $(ticks $A_PIDS) - ta )) B_CPU=$(( $(ticks $B_PIDS) - tb ))
 
 # --- 120,000 files -------------------------------------------------------------
 mkdir -p "$W_TMP/stage"
-files "$W_TMP/stage" "$NFEW" "$NMANY"
+make_files "$W_TMP/stage" "$NFEW" "$NMANY" 512
 reset_peak "$S"; reset_peak "$R"
 for f in "$W_TMP/stage"/*; do mv "$f" "$W_TMP/a.data/many/"; done
 ctl a sync >/dev/null || echo "# sync of $NMANY files failed" >&2
@@ -105,7 +90,7 @@ reset_peak "$S"; reset_peak "$R"
 ctl a sync >/dev/null
 MANY_S=$(peak "$S") MANY_R=$(peak "$R")
 sleep 1
-MANY_H=$(kb "$S" VmRSS)
+MANY_H=$(proc_field "$S" VmRSS)
 nfiles=$(find "$W_TMP/a.data" -type f | wc -l)
 PER=$(( (MANY_S - FEW_S) * 1024 / (NMANY - NFEW) ))
 PER_H=$(( (MANY_H - FEW_H) * 1024 / (NMANY - NFEW) ))
@@ -148,37 +133,14 @@ EOC
 fi
 
 # --- rsync over ssh on the same files: its peak resident set ------------------------
-sshd_pid=
-sshd_stop() { [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null; }
 RS_PEAK=-
-if command -v rsync >/dev/null && [ -x /usr/sbin/sshd ]; then
-	K=$W_TMP/ssh
-	mkdir -p "$K" /run/sshd
-	ssh-keygen -q -t ed25519 -N '' -f "$K/host" && ssh-keygen -q -t ed25519 -N '' -f "$K/user"
-	cp "$K/user.pub" "$K/authorized_keys"
-	chmod 600 "$K/authorized_keys"
-	cat > "$K/sshd_config" <<EOF
-Port 2222
-ListenAddress ${NODE_ADDR[b]}
-HostKey $K/host
-AuthorizedKeysFile $K/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-EOF
-	nsx_bg b /usr/sbin/sshd -D -e -f "$K/sshd_config" 2>"$K/sshd.log" &
-	sshd_pid=$!
-	SSH="ssh -p 2222 -i $K/user -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-	if wait_for 5000 nsx a $SSH root@"${NODE_ADDR[b]}" true; then
-		# the largest of rsync and what it ran (ssh), as getrusage sees
-		RS_PEAK=$(nsx a python3 -c 'import resource, subprocess, sys
+if command -v rsync >/dev/null && [ -x /usr/sbin/sshd ] && sshd_up; then
+	# the largest of rsync and what it ran (ssh), as getrusage sees
+	RS_PEAK=$(nsx a python3 -c 'import resource, subprocess, sys
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
-		    rsync -a -e "$SSH" "$W_TMP/a.data/many/" "root@${NODE_ADDR[b]}:$W_TMP/rsync.many/")
-		RS_PEAK=$(mb "$RS_PEAK")
-	fi
+	    rsync -a -e "$SSH" "$W_TMP/a.data/many/" "root@${NODE_ADDR[b]}:$W_TMP/rsync.many/")
+	RS_PEAK=$(mb "$RS_PEAK")
 fi
 
 printf '\nmemory and idle cost, failoverd beside keepalived and rsync, same run\n'

@@ -16,7 +16,7 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/world.sh"
-trap 'sshd_stop; node_stop b 2>/dev/null; loop_down; world_down' EXIT
+trap 'node_stop b 2>/dev/null; loop_down; world_down' EXIT
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (sudo make bench)"; exit 1; }
 
 BIG=$((1024 * 1024 * 1024))
@@ -66,28 +66,7 @@ chown _failoverd: "$W_TMP/a.data/.keep"
 wait_for 20000 ctl a sync >/dev/null
 
 # --- sshd in b's namespace, root's key for it in a's --------------------------
-sshd_pid=
-sshd_stop() { [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null; }
-S=$W_TMP/ssh
-mkdir -p "$S" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$S/host" && ssh-keygen -q -t ed25519 -N '' -f "$S/user"
-cp "$S/user.pub" "$S/authorized_keys"
-chmod 600 "$S/authorized_keys"
-cat > "$S/sshd_config" <<EOF
-Port 2222
-ListenAddress ${NODE_ADDR[b]}
-HostKey $S/host
-AuthorizedKeysFile $S/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-EOF
-nsx_bg b /usr/sbin/sshd -D -e -f "$S/sshd_config" 2>"$S/sshd.log" &
-sshd_pid=$!
-SSH="ssh -p 2222 -i $S/user -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-wait_for 5000 nsx a $SSH root@"${NODE_ADDR[b]}" true || { echo "bench: sshd did not come up"; cat "$S/sshd.log"; exit 1; }
+sshd_up || { echo "bench: sshd did not come up"; exit 1; }
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # timed CMD...: milliseconds it took
@@ -95,23 +74,11 @@ timed() { local t; sync; t=$(ms); "$@" >/dev/null 2>&1 || echo "# failed: $*" >&
 # rate BYTES MS: MB/s
 rate() { [ -n "$2" ] && [ "$2" != - ] && [ "$2" -gt 0 ] && echo "$(( $1 * 1000 / $2 / 1000000 )) MB/s" || echo -; }
 
-# files DIR PREFIX N SIZE: N files of SIZE random bytes, 1,000 a directory
-files() {
-	python3 - "$@" <<'EOF'
-import os, sys
-d, pre, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-for i in range(n):
-    sub = os.path.join(d, "%s%03d" % (pre, i // 1000))
-    os.makedirs(sub, exist_ok=True)
-    with open(os.path.join(sub, "f%06d" % i), "wb") as f:
-        f.write(os.urandom(size))
-EOF
-}
 mkdata() {	# DIR KIND
 	case $2 in
 	big)	head -c "$BIG" /dev/urandom > "$1/big.bin" ;;
-	small)	files "$1" d "$NSMALL" 4096 ;;
-	many)	files "$1" m "$NMANY" 512 ;;
+	small)	make_files "$1" 0 "$NSMALL" 4096 d ;;
+	many)	make_files "$1" 0 "$NMANY" 512 m ;;
 	esac
 	chown -R _failoverd: "$1"
 }

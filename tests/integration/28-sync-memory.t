@@ -24,20 +24,6 @@ for n in a b; do
 	node_conf "$n" "$(sync_block "$n" "interval 10m delay 100ms max-delete 100%")"
 done
 
-# files DIR FROM TO: files FROM..TO-1 of 64 bytes, 1,000 a directory
-files() {
-	python3 - "$@" <<'EOF'
-import os, sys
-d, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(lo, hi):
-    sub = os.path.join(d, "m%03d" % (i // 1000))
-    os.makedirs(sub, exist_ok=True)
-    with open(os.path.join(sub, "f%06d" % i), "wb") as f:
-        f.write(os.urandom(64))
-EOF
-	chown -R _failoverd: "$1"
-}
-kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 
 node_start a
 wait_for 10000 is_role a active
@@ -48,7 +34,7 @@ ok $? "b is standby"
 
 FEW=1000 MANY=21000
 mkdir -p "$W_TMP/stage"
-files "$W_TMP/stage" 0 "$FEW"
+make_files "$W_TMP/stage" 0 "$FEW" 64
 mv "$W_TMP/stage" "$W_TMP/a.data/many"
 check "$FEW files synced" ctl a sync
 S=$(child_pid "${NODE_PID[a]}" syncd) R=$(child_pid "${NODE_PID[b]}" syncd)
@@ -56,23 +42,23 @@ check "both syncd found (${S:-none}, ${R:-none})" test -n "$S" -a -n "$R"
 echo 5 > "/proc/$S/clear_refs"
 check "a no-change round" ctl a sync
 sleep 1
-few_peak=$(kb "$S" VmHWM) few_held=$(kb "$S" VmRSS)
+few_peak=$(proc_field "$S" VmHWM) few_held=$(proc_field "$S" VmRSS)
 
 mkdir -p "$W_TMP/stage"
-files "$W_TMP/stage" "$FEW" "$MANY"
+make_files "$W_TMP/stage" "$FEW" "$MANY" 64
 for d in "$W_TMP/stage"/*; do mv "$d" "$W_TMP/a.data/many/"; done
 check "$MANY files synced" ctl a sync
 check "b has them all" test "$(find "$W_TMP/b.data/many" -type f | wc -l)" = "$MANY"
 echo 5 > "/proc/$S/clear_refs"
 check "a no-change round over $MANY files" ctl a sync
 sleep 1
-many_peak=$(kb "$S" VmHWM) many_held=$(kb "$S" VmRSS)
+many_peak=$(proc_field "$S" VmHWM) many_held=$(proc_field "$S" VmRSS)
 peak=$(( (many_peak - few_peak) * 1024 / (MANY - FEW) ))
 held=$(( (many_held - few_held) * 1024 / (MANY - FEW) ))
 diag "sender: peak $few_peak -> $many_peak kB, held $few_held -> $many_held kB"
 check "the sender's peak grew by at most 300 bytes a file ($peak)" test "$peak" -le 300
 check "what it holds between rounds by at most 200 bytes a file ($held)" test "$held" -le 200
-rpeak=$(kb "$R" VmHWM)
+rpeak=$(proc_field "$R" VmHWM)
 check "the receiver stayed under 16 MB ($rpeak kB)" test "$rpeak" -lt 16384
 
 # the hashes of an unchanged tree come from the last scan: a round with

@@ -225,6 +225,48 @@ proxy() {
 	wait_for 3000 sh -c "nsenter --net=/run/netns/$(ns b) ss -ltn | grep -q ':7300 '"
 }
 
+# make_files DIR FROM TO SIZE [PREFIX]: files FROM..TO-1 of SIZE random
+# bytes under DIR, 1,000 a directory (PREFIX, default "m", and three
+# digits), owned by the sync user
+make_files() {
+	python3 - "$1" "$2" "$3" "$4" "${5:-m}" <<'EOF'
+import os, sys
+d, lo, hi, size, pre = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+for i in range(lo, hi):
+    sub = os.path.join(d, "%s%03d" % (pre, i // 1000))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%06d" % i), "wb") as f:
+        f.write(os.urandom(size))
+EOF
+	chown -R _failoverd: "$1"
+}
+
+# sshd_up: sshd in b's namespace on port 2222, root's key for it; SSH is
+# the ssh command that reaches it from a's namespace (for rsync -e)
+sshd_up() {
+	local k=$W_TMP/ssh
+	mkdir -p "$k" /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$k/host" &&
+	    ssh-keygen -q -t ed25519 -N '' -f "$k/user" || return 1
+	cp "$k/user.pub" "$k/authorized_keys"
+	chmod 600 "$k/authorized_keys"
+	cat > "$k/sshd_config" <<EOF
+Port 2222
+ListenAddress ${NODE_ADDR[b]}
+HostKey $k/host
+AuthorizedKeysFile $k/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+EOF
+	nsx_bg b /usr/sbin/sshd -D -e -f "$k/sshd_config" 2>"$k/sshd.log" &
+	W_PIDS="$W_PIDS $!"
+	SSH="ssh -p 2222 -i $k/user -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+	wait_for 5000 nsx a $SSH root@"${NODE_ADDR[b]}" true || { cat "$k/sshd.log"; return 1; }
+}
+
 # sync_key NAME: a sync key for NAME in $W_TMP/NAME.key, its public key
 # in NODE_KEY
 sync_key() {
